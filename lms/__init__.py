@@ -1,0 +1,67 @@
+"""lms: learning management for the early-childhood (0-3) care workforce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints and the CLI.
+
+    No side effects beyond reading configuration: no migrations, no network calls.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    from lms import config
+
+    config.load(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from lms import i18n, models  # noqa: F401  (models: every table known to Alembic)
+    from lms.auth.session import load_user
+    from lms.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    i18n.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from lms.audit.views import bp as audit_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.jobs import bp as jobs_bp
+    from lms.main.views import bp as main_bp
+    from lms.orgs.views import bp as orgs_bp
+    from lms.people.roster_views import bp as roster_bp
+    from lms.people.views import bp as people_bp
+
+    for bp in (main_bp, auth_bp, people_bp, roster_bp, orgs_bp, audit_bp, jobs_bp):
+        app.register_blueprint(bp)
+
+
+def register_hooks(app: Flask) -> None:
+    from lms.auth.access import enforce
+    from lms.main.errors import register_error_handlers
+
+    app.before_request(enforce)
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from lms.cli import register
+
+    register(app)

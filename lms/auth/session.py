@@ -1,0 +1,21 @@
+"""Loading the signed-in person for Flask-Login."""
+
+from __future__ import annotations
+
+from lms.auth.models import User
+from lms.extensions import db
+
+
+def load_user(session_id: str) -> User | None:
+    """The person behind a session id ``"<user id>.<session version>"``.
+
+    A session made before the person's password changed (an older version) or of a
+    deactivated account loads no one, which signs that browser out.
+    """
+    user_id, _, version = session_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user

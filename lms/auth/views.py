@@ -1,0 +1,90 @@
+"""Sign-in, sign-out and "change my password"."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from lms.auth import services
+from lms.auth.access import public, signed_in
+from lms.auth.forms import ChangePasswordForm, LoginForm
+from lms.extensions import db
+from lms.forms import apply_errors
+from lms.validation import ValidationError
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> str | Response:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data) or url_for("main.home"))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data or "", form.password.data or "")
+        db.session.commit()  # failure counters and lock-out are kept either way
+        if user is None:
+            form.password.errors.append(
+                _(
+                    "The email or password is not correct. After repeated failures the "
+                    "account is locked for a few minutes."
+                )
+            )
+        else:
+            session.clear()  # a new session on sign-in (no session fixation)
+            login_user(user)
+            session.permanent = True
+            if user.locale:
+                session["locale"] = user.locale
+            if user.must_change_password:
+                flash(_("Please choose a new password before you go on."), "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(safe_next(form.next.data) or url_for("main.home"))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data or "", form.new_password.data or ""
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # new session id with the version
+            flash(_("Your password has been changed. Other sessions are signed out."), "success")
+            return redirect(url_for("main.home"))
+    status = 422 if form.errors else 200
+    return render_template("auth/change_password.html", form=form), status

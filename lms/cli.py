@@ -1,0 +1,47 @@
+"""The ``lms`` command: Flask's CLI group plus each feature's commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+
+def _create_app() -> Flask:
+    from lms import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Learning management for the early-childhood care workforce."""
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queue to listen on (repeatable); all by default.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+    """Run jobs from Redis (needs LMS_REDIS_URL); start as many as the load needs."""
+    from rq import Worker
+
+    from lms.jobs import get_queue, redis_connection
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "LMS_REDIS_URL is not set: without Redis, jobs run inside the web process."
+        )
+    names = queues or app.config["JOB_QUEUES"]
+    worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+    worker.work(burst=burst, with_scheduler=False)
+
+
+def register(app: Flask) -> None:
+    """Add every feature's commands to the app's CLI."""
+    from lms.demo.cli import demo_command
+    from lms.people.cli import users_group
+
+    app.cli.add_command(worker_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,1 @@
+"""Demo data for `lms demo`: organisations, districts and people of every role."""

@@ -1,0 +1,8 @@
+"""Imports every model so that SQLAlchemy and Alembic know all tables."""
+
+from lms.audit.models import AuditEntry
+from lms.auth.models import RoleAssignment, User
+from lms.jobs import Job
+from lms.orgs.models import District, Organisation
+
+__all__ = ["AuditEntry", "District", "Job", "Organisation", "RoleAssignment", "User"]

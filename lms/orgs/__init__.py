@@ -1,0 +1,1 @@
+"""Organisations (university partners, guidance centres, stations, childcare settings) and districts."""
