@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -17,11 +18,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from lms import config
 
     config.load(app, test_config)
+    app.url_map.converters["int"] = BoundedIntConverter
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
     register_cli(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to the database's integer range: larger ids are a 404, not a 500."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:

@@ -19,7 +19,9 @@ def main() -> None:
 
 
 @click.command("worker")
-@click.option("--queue", "queues", multiple=True, help="Queue to listen on (repeatable); all by default.")
+@click.option(
+    "--queue", "queues", multiple=True, help="Queue to listen on (repeatable); all by default."
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run jobs from Redis (needs LMS_REDIS_URL); start as many as the load needs."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask
 
@@ -27,7 +27,7 @@ class Defaults:
 
     SECRET_KEY: str | None = None  # generated into instance/secret_key when not configured
     SQLALCHEMY_DATABASE_URI: str | None = None  # sqlite:///<instance>/lms.sqlite3
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     REDIS_URL: str | None = None  # no Redis: jobs run in-process, synchronously
     FILES_DIR: str | None = None  # <instance>/files
     JOB_QUEUES = ("default", "bulk")

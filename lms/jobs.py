@@ -132,7 +132,9 @@ def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
     return Queue(f"{prefix}:{name}", connection=redis_connection(app), is_async=is_async)
 
 
-def enqueue(kind: str, *args: Any, requested_by_id: int | None = None, queue: str = "default") -> Job:
+def enqueue(
+    kind: str, *args: Any, requested_by_id: int | None = None, queue: str = "default"
+) -> Job:
     """Create the job record, commit it, then queue the job.
 
     Committing first is what makes the record visible to a worker on another machine; call
@@ -205,7 +207,9 @@ bp = Blueprint("jobs", __name__, template_folder="templates")
 
 def _visible_job_or_404(job_id: str) -> Job:
     job = db.session.get(Job, job_id)
-    if job is None or (job.requested_by_id != current_user.id and not current_user.has_role(Role.ADMIN)):
+    if job is None or (
+        job.requested_by_id != current_user.id and not current_user.has_role(Role.ADMIN)
+    ):
         abort(404)
     return job
 

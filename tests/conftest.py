@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
 
@@ -25,7 +26,6 @@ from lms import create_app
 from lms.config import normalise_database_url
 from lms.extensions import db
 from tests import factories
-
 from tests.factories import TEST_PASSWORD
 
 
@@ -74,6 +74,10 @@ class Client(FlaskClient):
         return self.post("/login", data={"email": user.email, "password": password})
 
 
+def _fresh_globals(sender: Flask, **extra: Any) -> None:
+    vars(g._get_current_object()).clear()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp = tmp_path_factory.mktemp("lms")
@@ -91,6 +95,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         }
     )
     app.test_client_class = Client
+    # The test keeps an app context open (for db.session), which requests would reuse along
+    # with its ``g``: start every request with an empty ``g`` as a real server does.
+    request_started.connect(_fresh_globals, app, weak=False)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -123,6 +130,13 @@ def transaction(app: Flask) -> Iterator[sa.Connection]:
             engines[None] = engine
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def english(app: Flask) -> Iterator[None]:
+    """Messages from services, jobs and commands in English (they default to Chinese)."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -82,9 +82,7 @@ class RoleAssignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(sa.String(16), index=True)
-    scope_org_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisations.id"), index=True
-    )
+    scope_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
 
     user: Mapped[User] = relationship("User", back_populates="role_assignments")
     scope_org: Mapped[Organisation | None] = relationship("Organisation")

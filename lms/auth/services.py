@@ -72,15 +72,24 @@ def change_password(user: User, current: str, new: str) -> None:
     audit.record(user.id, "user.password_changed", "user", user.id)
 
 
-def reset_password(actor: User, user: User, temporary: str) -> None:
-    """An administrator sets a temporary password that must be changed at next sign-in."""
-    check_new_password(user, temporary)
-    user.password_hash = hash_password(temporary)
-    user.must_change_password = True
+def set_password(actor_id: int | None, user: User, password: str, *, must_change: bool) -> None:
+    """Set a password for someone (an administrator, or ``lms users set-password``).
+
+    Unlocks the account and signs it out everywhere; with ``must_change`` the person has to
+    choose their own password at next sign-in.
+    """
+    check_new_password(user, password)
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
     user.failed_logins = 0
     user.locked_until = None
     user.session_version += 1
-    audit.record(actor.id, "user.password_reset", "user", user.id)
+    audit.record(actor_id, "user.password_reset", "user", user.id)
+
+
+def reset_password(actor: User, user: User, temporary: str) -> None:
+    """An administrator sets a temporary password that must be changed at next sign-in."""
+    set_password(actor.id, user, temporary, must_change=True)
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -48,11 +48,12 @@ def login() -> str | Response:
                 )
             )
         else:
+            chosen_locale = user.locale or session.get("locale")
             session.clear()  # a new session on sign-in (no session fixation)
             login_user(user)
             session.permanent = True
-            if user.locale:
-                session["locale"] = user.locale
+            if chosen_locale:
+                session["locale"] = chosen_locale
             if user.must_change_password:
                 flash(_("Please choose a new password before you go on."), "warning")
                 return redirect(url_for("auth.change_password"))

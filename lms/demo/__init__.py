@@ -1,1 +1,6 @@
-"""Demo data for `lms demo`: organisations, districts and people of every role."""
+"""Demo data for ``lms demo``: districts, organisations and people of every role.
+
+The command runs the steps listed in :data:`lms.demo.steps.STEPS`, in order, in one unit of
+work. Later features (courses, enrolments, certificates) add their own step there; see
+:mod:`lms.demo.steps` for the rules a step follows.
+"""

@@ -33,13 +33,17 @@ def render_error(code: int, detail: str | None = None) -> tuple[object, int]:
     title, message = _messages().get(code, (_("Error"), _("Something went wrong.")))
     if _wants_json():
         return {"error": title, "message": detail or message, "status": code}, code
-    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+    return render_template(
+        "errors/error.html", code=code, title=title, message=detail or message
+    ), code
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[object, int]:
-        return render_error(400, _("The form has expired or was not sent from this site; reload and try again."))
+        return render_error(
+            400, _("The form has expired or was not sent from this site; reload and try again.")
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[object, int]:

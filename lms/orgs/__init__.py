@@ -1,1 +1,1 @@
-"""Organisations (university partners, guidance centres, stations, childcare settings) and districts."""
+"""Organisations (partners, centres, stations, childcare settings) and districts."""

@@ -41,16 +41,32 @@ def _check_code(code: str, errors: dict[str, str]) -> str:
     return code
 
 
-def _check_name(name: str, key: str, errors: dict[str, str], required: bool = True) -> str:
+def _check_name(
+    name: str, key: str, errors: dict[str, str], required: bool = True, limit: int = 200
+) -> str:
     name = " ".join(name.split())
     if required and not name:
         errors[key] = _("A name is required.")
-    elif len(name) > 200:
-        errors[key] = _("At most %(n)d characters.", n=200)
+    elif len(name) > limit:
+        errors[key] = _("At most %(n)d characters.", n=limit)
     return name
 
 
-def validate_organisation(data: OrganisationData, existing: Organisation | None = None) -> dict[str, Any]:
+def _is_under(org: Organisation, ancestor_id: int) -> bool:
+    """Whether ``org`` is ``ancestor_id`` or lies, at any depth, under it."""
+    seen: set[int] = set()
+    current: Organisation | None = org
+    while current is not None and current.id not in seen:
+        if current.id == ancestor_id:
+            return True
+        seen.add(current.id)
+        current = current.parent
+    return False
+
+
+def validate_organisation(
+    data: OrganisationData, existing: Organisation | None = None
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "code": _check_code(data.code, errors),
@@ -63,7 +79,9 @@ def validate_organisation(data: OrganisationData, existing: Organisation | None 
         errors["kind"] = _("Unknown kind of organisation.")
     values["kind"] = data.kind
     if "code" not in errors:
-        clash = db.session.scalar(sa.select(Organisation.id).where(Organisation.code == values["code"]))
+        clash = db.session.scalar(
+            sa.select(Organisation.id).where(Organisation.code == values["code"])
+        )
         if clash is not None and (existing is None or clash != existing.id):
             errors["code"] = _("Another organisation already has this code.")
     if data.district_id is not None and db.session.get(District, data.district_id) is None:
@@ -72,7 +90,7 @@ def validate_organisation(data: OrganisationData, existing: Organisation | None 
         parent = db.session.get(Organisation, data.parent_id)
         if parent is None:
             errors["parent_id"] = _("Unknown organisation.")
-        elif existing is not None and (parent.id == existing.id or parent.parent_id == existing.id):
+        elif existing is not None and _is_under(parent, existing.id):
             errors["parent_id"] = _("An organisation cannot be placed under itself.")
     if errors:
         raise ValidationError(errors)
@@ -99,13 +117,17 @@ def create_organisation(actor_id: int | None, data: OrganisationData) -> Organis
     return org
 
 
-def update_organisation(actor_id: int | None, org: Organisation, data: OrganisationData) -> Organisation:
+def update_organisation(
+    actor_id: int | None, org: Organisation, data: OrganisationData
+) -> Organisation:
     values = validate_organisation(data, existing=org)
     before = snapshot(org)
     for key, value in values.items():
         setattr(org, key, value)
     db.session.flush()
-    audit.record(actor_id, "organisation.updated", "organisation", org.id, before=before, after=snapshot(org))
+    audit.record(
+        actor_id, "organisation.updated", "organisation", org.id, before=before, after=snapshot(org)
+    )
     return org
 
 
@@ -124,13 +146,15 @@ def validate_district(data: DistrictData, existing: District | None = None) -> d
     errors: dict[str, str] = {}
     values = {
         "code": _check_code(data.code, errors),
-        "name": _check_name(data.name, "name", errors),
-        "name_en": _check_name(data.name_en, "name_en", errors, required=False),
+        "name": _check_name(data.name, "name", errors, limit=100),
+        "name_en": _check_name(data.name_en, "name_en", errors, required=False, limit=100),
     }
     for key in ("code", "name"):
         if key in errors:
             continue
-        clash = db.session.scalar(sa.select(District.id).where(getattr(District, key) == values[key]))
+        clash = db.session.scalar(
+            sa.select(District.id).where(getattr(District, key) == values[key])
+        )
         if clash is not None and (existing is None or clash != existing.id):
             errors[key] = _("Another district already uses this.")
     if errors:
@@ -146,7 +170,9 @@ def create_district(actor_id: int | None, data: DistrictData) -> District:
     district = District(**validate_district(data))
     db.session.add(district)
     db.session.flush()
-    audit.record(actor_id, "district.created", "district", district.id, after=district_snapshot(district))
+    audit.record(
+        actor_id, "district.created", "district", district.id, after=district_snapshot(district)
+    )
     return district
 
 
@@ -157,7 +183,12 @@ def update_district(actor_id: int | None, district: District, data: DistrictData
         setattr(district, key, value)
     db.session.flush()
     audit.record(
-        actor_id, "district.updated", "district", district.id, before=before, after=district_snapshot(district)
+        actor_id,
+        "district.updated",
+        "district",
+        district.id,
+        before=before,
+        after=district_snapshot(district),
     )
     return district
 
@@ -169,7 +200,11 @@ def find_organisation(ref: str) -> Organisation | None:
         return None
     return db.session.scalar(
         sa.select(Organisation).where(
-            sa.or_(Organisation.code == ref.upper(), Organisation.name == ref, Organisation.name_en == ref)
+            sa.or_(
+                Organisation.code == ref.upper(),
+                Organisation.name == ref,
+                Organisation.name_en == ref,
+            )
         )
     )
 
@@ -181,6 +216,10 @@ def find_district(ref: str) -> District | None:
         return None
     return db.session.scalar(
         sa.select(District).where(
-            sa.or_(District.code == ref.upper(), District.name == ref, sa.func.lower(District.name_en) == ref.lower())
+            sa.or_(
+                District.code == ref.upper(),
+                District.name == ref,
+                sa.func.lower(District.name_en) == ref.lower(),
+            )
         )
     )

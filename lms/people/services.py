@@ -13,11 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 
 from lms.audit import services as audit
 from lms.auth.models import RoleAssignment, User
-from lms.auth.passwords import hash_password
+from lms.auth.passwords import hash_password, password_problem
 from lms.auth.roles import SCOPABLE_ROLES, Role
 from lms.auth.services import normalise_email
 from lms.extensions import db
@@ -118,6 +119,25 @@ def check_roles(grants: Iterable[RoleGrant]) -> str | None:
     return None
 
 
+def _check_password(password: str, email: str, errors: dict[str, str]) -> None:
+    problem = password_problem(password, current_app.config["PASSWORD_MIN_LENGTH"], email)
+    if problem:
+        errors["password"] = problem
+
+
+def _is_last_admin(user: User) -> bool:
+    """Whether ``user`` is the only active administrator left."""
+    if not user.active or not user.has_role(Role.ADMIN):
+        return False
+    others = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RoleAssignment)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.role == Role.ADMIN.value, User.active, User.id != user.id)
+    )
+    return others == 0
+
+
 def snapshot(user: User) -> dict[str, Any]:
     """The audited facts of a person, as plain JSON values."""
     return {
@@ -145,10 +165,33 @@ def _apply_roles(user: User, grants: list[RoleGrant]) -> None:
         user.role_assignments.append(RoleAssignment(role=role, scope_org_id=scope))
 
 
-def create_person(actor_id: int | None, data: PersonData, password: str | None = None) -> User:
-    """Create an account; without a password the person cannot sign in until one is set."""
-    values = validate_person(data)
-    user = User(**values, password_hash=hash_password(password) if password else None)
+def create_person(
+    actor_id: int | None,
+    data: PersonData,
+    password: str | None = None,
+    *,
+    temporary: bool = False,
+) -> User:
+    """Create an account; without a password the person cannot sign in until one is set.
+
+    A ``temporary`` password (one an administrator chose) must be changed at first sign-in.
+    """
+    try:
+        values = validate_person(data)
+    except ValidationError as error:
+        if password:
+            _check_password(password, data.email, error.errors)
+        raise
+    if password:
+        errors: dict[str, str] = {}
+        _check_password(password, data.email, errors)
+        if errors:
+            raise ValidationError(errors)
+    user = User(
+        **values,
+        password_hash=hash_password(password) if password else None,
+        must_change_password=bool(password) and temporary,
+    )
     _apply_roles(user, data.roles)
     db.session.add(user)
     db.session.flush()
@@ -159,6 +202,8 @@ def create_person(actor_id: int | None, data: PersonData, password: str | None =
 def update_person(actor_id: int | None, user: User, data: PersonData) -> User:
     """Change a person's facts and roles."""
     values = validate_person(data, existing=user)
+    if Role.ADMIN not in {g.role for g in data.roles} and _is_last_admin(user):
+        raise ValidationError({"roles": _("The last active administrator must stay one.")})
     before = snapshot(user)
     for key, value in values.items():
         setattr(user, key, value)
@@ -174,6 +219,8 @@ def set_active(actor_id: int | None, user: User, active: bool) -> None:
         raise ValidationError(_("You cannot deactivate your own account."))
     if user.active == active:
         return
+    if not active and _is_last_admin(user):
+        raise ValidationError(_("The last active administrator cannot be deactivated."))
     before = snapshot(user)
     user.active = active
     if not active:

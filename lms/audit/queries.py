@@ -1,0 +1,264 @@
+"""Reading the audit log: filters, and the names and labels its pages show.
+
+An entry stores ids and raw values (``district_id: 3``, ``roles: ["hr@7"]``); the pages show
+names instead. :class:`EntityNames` looks those up for a whole page of entries at once (one
+query per kind of record, however many entries), so the pages do no query per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from lms.audit.models import AuditEntry
+from lms.auth.models import User
+from lms.auth.roles import Role
+from lms.extensions import db
+from lms.orgs.models import District, Organisation, OrgKind
+
+
+@dataclass
+class AuditFilters:
+    """What the audit log is narrowed to; None means "any"."""
+
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: int | None = None
+    actor: str = ""  # a substring of the actor's email
+    start: datetime | None = None  # inclusive, timezone-aware
+    end: datetime | None = None  # exclusive, timezone-aware
+
+
+def day_bounds(
+    first: date | None, last: date | None, zone: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """The instants (in UTC) that start day ``first`` and end day ``last`` in ``zone``.
+
+    Dates at the very edge of the calendar (year 1, year 9999) give no bound rather than an
+    overflow.
+    """
+    start = _midnight(first, zone) if first is not None else None
+    end = None
+    if last is not None:
+        try:
+            end = _midnight(last + timedelta(days=1), zone)
+        except OverflowError:
+            end = None
+    return start, end
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime | None:
+    """The start of ``day`` in ``zone``, in UTC, or None outside the calendar."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def audit_select(filters: AuditFilters) -> sa.Select[tuple[AuditEntry]]:
+    """Entries matching ``filters``, newest first, each with its actor loaded."""
+    stmt = sa.select(AuditEntry).options(joinedload(AuditEntry.actor))
+    if filters.action:
+        stmt = stmt.where(AuditEntry.action == filters.action)
+    if filters.entity_type:
+        stmt = stmt.where(AuditEntry.entity_type == filters.entity_type)
+    if filters.entity_id is not None:
+        stmt = stmt.where(AuditEntry.entity_id == filters.entity_id)
+    actor = filters.actor.strip()
+    if actor:
+        stmt = stmt.where(
+            AuditEntry.actor_id.in_(
+                sa.select(User.id).where(User.email.icontains(actor, autoescape=True))
+            )
+        )
+    if filters.start is not None:
+        stmt = stmt.where(AuditEntry.created_at >= filters.start)
+    if filters.end is not None:
+        stmt = stmt.where(AuditEntry.created_at < filters.end)
+    return stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+
+
+def recent_entries(entity_type: str, entity_id: int, limit: int) -> list[AuditEntry]:
+    """The latest ``limit`` entries about one record."""
+    stmt = audit_select(AuditFilters(entity_type=entity_type, entity_id=entity_id)).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def distinct_actions() -> list[str]:
+    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by("action")))
+
+
+def distinct_entity_types() -> list[str]:
+    return list(
+        db.session.scalars(sa.select(AuditEntry.entity_type).distinct().order_by("entity_type"))
+    )
+
+
+# Presentation ---------------------------------------------------------------------------------
+
+ENTITY_LABELS = {
+    "user": _l("Person"),
+    "organisation": _l("Organisation"),
+    "district": _l("District"),
+}
+
+FIELD_LABELS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "name_en": _l("Name (English)"),
+    "kind": _l("Kind"),
+    "district_id": _l("District"),
+    "parent_id": _l("Under organisation"),
+    "employer_id": _l("Employer"),
+    "active": _l("Active"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "roles": _l("Roles"),
+    "locale": _l("Language"),
+}
+
+ORG_KINDS = frozenset(k.value for k in OrgKind)
+ROLES = frozenset(r.value for r in Role)
+
+# Keys whose values are ids of other records, and the kind of record.
+REFERENCE_KEYS = {
+    "district_id": "district",
+    "parent_id": "organisation",
+    "employer_id": "organisation",
+}
+
+
+def entity_label(entity_type: str) -> str:
+    label = ENTITY_LABELS.get(entity_type)
+    return str(label) if label is not None else entity_type
+
+
+def field_label(key: str) -> str:
+    label = FIELD_LABELS.get(key)
+    return str(label) if label is not None else key
+
+
+def _role_grant(value: str) -> tuple[str, int | None]:
+    """``"hr@7"`` -> ``("hr", 7)``; ``"admin"`` -> ``("admin", None)``."""
+    role, _sep, scope = value.partition("@")
+    return role, int(scope) if scope.isdigit() else None
+
+
+@dataclass
+class Change:
+    """One changed key of an entry, ready to show."""
+
+    label: str
+    before: str | None  # None when the entry has no "before" (a creation)
+    after: str | None  # None when the entry has no "after"
+
+
+@dataclass
+class EntityNames:
+    """Names of the records a page of entries mentions, looked up in a few queries."""
+
+    names: dict[tuple[str, int], str] = field(default_factory=dict)
+    locale: str = "zh_Hans_CN"
+
+    @classmethod
+    def load(cls, entries: Sequence[AuditEntry], locale: str | None = None) -> EntityNames:
+        wanted: dict[str, set[int]] = {"user": set(), "organisation": set(), "district": set()}
+        for entry in entries:
+            if entry.entity_type in wanted and entry.entity_id is not None:
+                wanted[entry.entity_type].add(entry.entity_id)
+            for values in (entry.before or {}, entry.after or {}):
+                for key, value in values.items():
+                    kind = REFERENCE_KEYS.get(key)
+                    if kind and isinstance(value, int) and not isinstance(value, bool):
+                        wanted[kind].add(value)
+                    elif key == "roles" and isinstance(value, list):
+                        for grant in value:
+                            scope = _role_grant(str(grant))[1]
+                            if scope is not None:
+                                wanted["organisation"].add(scope)
+        if locale is None:
+            from flask_babel import get_locale
+
+            locale = str(get_locale())
+        names: dict[tuple[str, int], str] = {}
+        if wanted["user"]:
+            rows = db.session.execute(
+                sa.select(User.id, User.name).where(User.id.in_(wanted["user"]))
+            )
+            names.update((("user", i), n) for i, n in rows)
+        if wanted["organisation"]:
+            rows = db.session.execute(
+                sa.select(Organisation.id, Organisation.name, Organisation.name_en).where(
+                    Organisation.id.in_(wanted["organisation"])
+                )
+            )
+            names.update((("organisation", i), _pick(n, en, locale)) for i, n, en in rows)
+        if wanted["district"]:
+            rows = db.session.execute(
+                sa.select(District.id, District.name, District.name_en).where(
+                    District.id.in_(wanted["district"])
+                )
+            )
+            names.update((("district", i), _pick(n, en, locale)) for i, n, en in rows)
+        return cls(names, locale)
+
+    def name(self, entity_type: str, entity_id: int | None) -> str | None:
+        """The record's name, or None when it is unknown (or no longer exists)."""
+        if entity_id is None:
+            return None
+        return self.names.get((entity_type, entity_id))
+
+    @staticmethod
+    def label(entity_type: str) -> str:
+        """What kind of record, in words."""
+        return entity_label(entity_type)
+
+    def show(self, key: str, value: Any) -> str:
+        """A stored value as a person reads it."""
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        kind = REFERENCE_KEYS.get(key)
+        if kind and isinstance(value, int):
+            return self.name(kind, value) or f"#{value}"
+        if key == "kind" and value in ORG_KINDS:
+            return OrgKind(value).label
+        if key == "roles" and isinstance(value, list):
+            return ", ".join(self._role(str(v)) for v in value)
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return str(value)
+
+    def _role(self, value: str) -> str:
+        role, scope = _role_grant(value)
+        label = Role(role).label if role in ROLES else role
+        if scope is None:
+            return label
+        return f"{label} ({self.name('organisation', scope) or f'#{scope}'})"
+
+    def changes(self, entry: AuditEntry) -> list[Change]:
+        """The keys an entry touched, with the values before and after."""
+        before, after = entry.before, entry.after
+        keys: Iterable[str] = sorted((before or {}).keys() | (after or {}).keys())
+        return [
+            Change(
+                label=field_label(key),
+                before=None if before is None else self.show(key, before.get(key)),
+                after=None if after is None else self.show(key, after.get(key)),
+            )
+            for key in keys
+        ]
+
+
+def _pick(name: str, name_en: str, locale: str) -> str:
+    return name_en if locale.startswith("en") and name_en else name

@@ -1,0 +1,106 @@
+"""``lms demo``: idempotent demo data and working demo logins."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lms.audit.models import AuditEntry
+from lms.auth.models import RoleAssignment, User
+from lms.demo import steps
+from lms.extensions import db
+from lms.orgs.models import District, Organisation
+
+MODELS = (District, Organisation, User, RoleAssignment, AuditEntry)
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
+        for m in MODELS
+    }
+
+
+def test_demo_twice_gives_the_same_output_and_rows(runner):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    counts = row_counts()
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert second.stdout == first.stdout
+    assert row_counts() == counts
+
+
+def test_demo_prints_one_line_per_login_in_role_order(runner):
+    result = runner.invoke(args=["demo"])
+    lines = result.stdout.splitlines()
+    logins = [line.split(" ") for line in lines]
+    assert all(len(parts) == 3 for parts in logins), lines
+    roles = [role for role, _email, _password in logins]
+    order = list(steps.ROLE_ORDER)
+    assert roles == sorted(roles, key=order.index)
+    assert {r: roles.count(r) for r in order} == {
+        "admin": 1,
+        "hr": 2,
+        "coordinator": 2,
+        "instructor": 3,
+        "trainee": 12,
+    }
+    emails = [email for _role, email, _password in logins]
+    assert len(set(emails)) == len(emails)
+    assert all(len(password) >= 10 for _role, _email, password in logins)
+
+
+def test_demo_data_has_the_districts_organisations_and_scopes(runner):
+    runner.invoke(args=["demo"])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(District)) >= 11
+    kinds = dict(
+        db.session.execute(
+            sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)
+        ).all()
+    )
+    assert kinds["university"] >= 3
+    assert kinds["centre"] >= 2
+    assert kinds["station"] >= 3
+    assert kinds["nursery"] + kinds["parent_child_centre"] + kinds["care_point"] >= 4
+    stations = db.session.scalars(sa.select(Organisation).where(Organisation.kind == "station"))
+    assert all(s.parent is not None and s.parent.kind == "centre" for s in stations)
+    hrs = db.session.scalars(
+        sa.select(User).join(User.role_assignments).where(RoleAssignment.role == "hr")
+    ).all()
+    assert sorted(h.scope_of("hr") is None for h in hrs) == [False, True]
+    coordinators = db.session.scalars(
+        sa.select(User).join(User.role_assignments).where(RoleAssignment.role == "coordinator")
+    ).all()
+    scoped = [c for c in coordinators if c.scope_of("coordinator") is not None]
+    assert len(scoped) == 1
+    assert db.session.get(Organisation, scoped[0].scope_of("coordinator")).kind == "university"
+    trainees = db.session.scalars(
+        sa.select(User).join(User.role_assignments).where(RoleAssignment.role == "trainee")
+    ).all()
+    assert all(t.phone and t.employer is not None for t in trainees)
+    assert all(
+        t.employer.kind in ("nursery", "parent_child_centre", "care_point") for t in trainees
+    )
+
+
+def test_every_printed_login_works(runner, client):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines():
+        _role, email, password = line.split(" ")
+        response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, (line, response.get_data(as_text=True))
+        assert response.headers["Location"].endswith("/"), line
+        client.post("/logout")
+
+
+def test_demo_repairs_a_demo_account_whose_password_was_changed(runner, client):
+    first = runner.invoke(args=["demo"])
+    _role, email, password = first.stdout.splitlines()[0].split(" ")
+    admin = db.session.scalar(sa.select(User).where(User.email == email))
+    admin.password_hash = None
+    db.session.commit()
+    again = runner.invoke(args=["demo"])
+    assert again.stdout == first.stdout
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302
