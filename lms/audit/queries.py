@@ -103,6 +103,23 @@ def distinct_entity_types() -> list[str]:
 
 # Presentation ---------------------------------------------------------------------------------
 
+# How each audit action reads, in lists and on the pages of the records concerned.
+ACTION_LABELS = {
+    "user.created": _l("Account created"),
+    "user.updated": _l("Details or roles changed"),
+    "user.deactivated": _l("Deactivated"),
+    "user.reactivated": _l("Reactivated"),
+    "user.password_reset": _l("Password reset by an administrator"),
+    "user.password_changed": _l("Password changed"),
+    "user.locked": _l("Locked after repeated sign-in failures"),
+    "organisation.created": _l("Organisation created"),
+    "organisation.updated": _l("Organisation changed"),
+    "organisation.deactivated": _l("Organisation deactivated"),
+    "organisation.reactivated": _l("Organisation reactivated"),
+    "district.created": _l("District created"),
+    "district.updated": _l("District changed"),
+}
+
 ENTITY_LABELS = {
     "user": _l("Person"),
     "organisation": _l("Organisation"),
@@ -133,6 +150,11 @@ REFERENCE_KEYS = {
     "parent_id": "organisation",
     "employer_id": "organisation",
 }
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 def entity_label(entity_type: str) -> str:

@@ -38,7 +38,10 @@ class AuditFilterForm(FlaskForm):
     date_to = DateField(_l("To"), name="to", validators=[Optional()])
 
     def fill_choices(self, actions: list[str], entity_types: list[str]) -> None:
-        self.action.choices = [("", _("All actions")), *((a, a) for a in actions)]
+        self.action.choices = [
+            ("", _("All actions")),
+            *((a, queries.action_label(a)) for a in actions),
+        ]
         self.entity_type.choices = [
             ("", _("All records")),
             *((t, queries.entity_label(t)) for t in entity_types),
@@ -60,6 +63,12 @@ class AuditFilterForm(FlaskForm):
         """A filter's value, or None when what was sent is not valid."""
         field = self[name]
         return None if field.errors else field.data
+
+
+@bp.app_template_filter("action_label")
+def action_label_filter(action: str) -> str:
+    """``{{ entry.action|action_label }}``: the action as people read it."""
+    return queries.action_label(action)
 
 
 @bp.route("/audit")

@@ -20,7 +20,7 @@ from lms.auth.passwords import password_problem
 from lms.auth.policy import organisation_ids_in_scope, people_scope, visible_users
 from lms.auth.roles import Role
 from lms.extensions import db
-from lms.orgs.models import District, Organisation
+from lms.orgs.models import Organisation
 
 STATUSES = ("active", "inactive", "all")
 
@@ -88,10 +88,6 @@ def organisations_for(actor: User, include: Iterable[int | None] = ()) -> list[O
     if scope is not None:
         stmt = stmt.where(Organisation.id.in_(organisation_ids_in_scope(scope)))
     return list(db.session.scalars(stmt))
-
-
-def all_districts() -> list[District]:
-    return list(db.session.scalars(sa.select(District).order_by(District.code, District.id)))
 
 
 def recent_audit(user_id: int, limit: int = 20) -> list[AuditEntry]:

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
@@ -24,6 +23,7 @@ from lms.auth.policy import can_manage_users, get_visible_user_or_404
 from lms.auth.roles import Role
 from lms.extensions import db
 from lms.forms import apply_errors
+from lms.orgs.queries import all_districts
 from lms.people import queries
 from lms.people.forms import NewPersonForm, PeopleFilterForm, PersonForm
 from lms.people.services import PersonData, RoleGrant, create_person, set_active, update_person
@@ -32,17 +32,6 @@ from lms.validation import ValidationError
 bp = Blueprint("people", __name__, template_folder="templates")
 
 F = TypeVar("F", bound=PersonForm)
-
-# How the audit actions about a person read on their page.
-AUDIT_ACTIONS = {
-    "user.created": _l("Account created"),
-    "user.updated": _l("Details or roles changed"),
-    "user.deactivated": _l("Deactivated"),
-    "user.reactivated": _l("Reactivated"),
-    "user.password_reset": _l("Password reset by an administrator"),
-    "user.password_changed": _l("Password changed"),
-    "user.locked": _l("Locked after repeated sign-in failures"),
-}
 
 
 # Further pages than this are empty anyway; a huge page number would overflow the offset.
@@ -64,7 +53,7 @@ def index() -> str:
     """The directory: search and filter the people the signed-in person may see."""
     locale = _locale()
     form = PeopleFilterForm(formdata=request.args)
-    form.set_choices(queries.organisations_for(current_user), queries.all_districts(), locale)
+    form.set_choices(queries.organisations_for(current_user), all_districts(), locale)
     form.validate()
     # A value that is not one of the choices (an edited URL) filters nothing.
     valid = {name: field.data if not field.errors else None for name, field in form._fields.items()}
@@ -110,7 +99,6 @@ def detail(user_id: int) -> str:
         locale=_locale(),
         can_manage=can_manage,
         audit_entries=queries.recent_audit(person.id) if can_manage else [],
-        audit_actions=AUDIT_ACTIONS,
     )
 
 
@@ -132,7 +120,7 @@ def _person_form(form_class: type[F], person: User | None = None) -> F:
         keep = [person.employer_id, *(a.scope_org_id for a in person.role_assignments)]
     form = form_class(data=data)
     form.set_choices(
-        queries.organisations_for(current_user, include=keep), queries.all_districts(), _locale()
+        queries.organisations_for(current_user, include=keep), all_districts(), _locale()
     )
     return form
 
