@@ -53,13 +53,25 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from lms.audit.views import bp as audit_bp
     from lms.auth.views import bp as auth_bp
+    from lms.authoring.views import bp as authoring_bp
+    from lms.catalog.views import bp as catalog_bp
     from lms.jobs import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.orgs.views import bp as orgs_bp
     from lms.people.roster_views import bp as roster_bp
     from lms.people.views import bp as people_bp
 
-    for bp in (main_bp, auth_bp, people_bp, roster_bp, orgs_bp, audit_bp, jobs_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        people_bp,
+        roster_bp,
+        orgs_bp,
+        audit_bp,
+        jobs_bp,
+        catalog_bp,
+        authoring_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -41,9 +41,11 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
 def register(app: Flask) -> None:
     """Add every feature's commands to the app's CLI."""
+    from lms.catalog.cli import courses_group
     from lms.demo.cli import demo_command
     from lms.people.cli import users_group
 
     app.cli.add_command(worker_command)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(courses_group)

@@ -25,5 +25,12 @@ def html_lang() -> str:
     return str(get_locale()).replace("_", "-")
 
 
+def locale_code() -> str:
+    """The page's locale as text (``zh_Hans_CN`` or ``en``), for ``display_title(...)``."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(html_lang=html_lang, get_locale=get_locale)
+    app.jinja_env.globals.update(
+        html_lang=html_lang, get_locale=get_locale, locale_code=locale_code
+    )

@@ -1,0 +1,1 @@
+"""Writing courses in the browser: courses, modules, lessons, versions, images."""

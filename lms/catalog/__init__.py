@@ -1,0 +1,1 @@
+"""The course catalogue: courses, modules, lessons with versions, quizzes and images."""

@@ -1,0 +1,3 @@
+import click
+
+courses_group = click.Group("courses")
