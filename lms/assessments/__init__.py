@@ -1,0 +1,1 @@
+"""Assessments: quizzes written in Moodle's GIFT format, attempts and their grades."""
