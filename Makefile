@@ -10,6 +10,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 
 run: install translations
 	$(BIN)/lms db upgrade
+	$(BIN)/lms courses import courses
 	$(BIN)/lms demo
 	$(BIN)/lms run --host 127.0.0.1 --port 5000
 

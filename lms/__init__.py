@@ -78,7 +78,9 @@ def register_blueprints(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     from lms.auth.access import enforce
     from lms.main.errors import register_error_handlers
+    from lms.main.views import refuse_nul_bytes
 
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce)
     register_error_handlers(app)
 

@@ -118,12 +118,25 @@ ACTION_LABELS = {
     "organisation.reactivated": _l("Organisation reactivated"),
     "district.created": _l("District created"),
     "district.updated": _l("District changed"),
+    "course.imported": _l("Course imported from files"),
+    "lesson.published": _l("Lesson version published"),
+    "course.created": _l("Course created"),
+    "course.updated": _l("Course changed"),
+    "course.published": _l("Course published in the catalogue"),
+    "course.unpublished": _l("Course taken out of the catalogue"),
+    "course.owner_added": _l("Course owner added"),
+    "course.owner_removed": _l("Course owner removed"),
+    "course.image_added": _l("Course image uploaded"),
+    "lesson.archived": _l("Lesson archived"),
+    "lesson.unarchived": _l("Lesson brought back"),
 }
 
 ENTITY_LABELS = {
     "user": _l("Person"),
     "organisation": _l("Organisation"),
     "district": _l("District"),
+    "course": _l("Course"),
+    "lesson": _l("Lesson"),
 }
 
 FIELD_LABELS = {
@@ -139,6 +152,20 @@ FIELD_LABELS = {
     "phone": _l("Phone"),
     "roles": _l("Roles"),
     "locale": _l("Language"),
+    "title": _l("Title"),
+    "title_en": _l("Title (English)"),
+    "summary": _l("Summary"),
+    "summary_en": _l("Summary (English)"),
+    "track": _l("Track"),
+    "level": _l("Level"),
+    "ce_hours": _l("CE hours"),
+    "partner_code": _l("University partner"),
+    "prerequisites": _l("Prerequisites"),
+    "status": _l("Status"),
+    "owners": _l("Owners"),
+    "archived": _l("Archived"),
+    "path": _l("File"),
+    "size": _l("Size"),
 }
 
 ORG_KINDS = frozenset(k.value for k in OrgKind)

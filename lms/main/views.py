@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,6 +24,17 @@ from lms.main.forms import LanguageForm
 from lms.validation import ValidationError
 
 bp = Blueprint("main", __name__, template_folder="templates")
+
+
+def refuse_nul_bytes() -> None:
+    """``before_request``: no form or query value may hold a NUL byte.
+
+    Nothing legitimate sends one, PostgreSQL cannot store one in text, and letting it reach
+    a query would turn bad input into a server error.
+    """
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 @bp.route("/")

@@ -87,14 +87,7 @@ def test_safe_next_redirect(client, make_user):
 
 @pytest.mark.parametrize(
     "target",
-    [
-        "https://evil.example/",
-        "//evil.example/",
-        "/\\evil.example",
-        "javascript:alert(1)",
-        "\x00/x",
-        "evil",
-    ],
+    ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"],
 )
 def test_unsafe_next_is_ignored(client, make_user, target):
     user = make_user("trainee")
@@ -104,6 +97,11 @@ def test_unsafe_next_is_ignored(client, make_user, target):
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert safe_next(target) is None
+
+
+def test_control_characters_in_next_are_refused():
+    assert safe_next("/\x00/x") is None
+    assert safe_next("/\r\nSet-Cookie: x") is None
 
 
 def test_anonymous_is_sent_to_sign_in_with_next(client):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from lms import create_app
 from lms.auth.access import public
+from lms.auth.models import User
 from lms.extensions import db
 
 
@@ -112,3 +113,19 @@ def test_api_errors_are_json(client):
     response = client.get("/api/v1/nothing", headers={"Accept": "application/json"})
     assert response.status_code == 404
     assert response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("url", ["/people?q=a%00b", "/organisations?q=%00", "/courses?q=x%00"])
+def test_nul_bytes_are_a_bad_request_not_a_server_error(client, make_user, url):
+    client.login(make_user("admin"))
+    assert client.get(url).status_code == 400
+
+
+def test_nul_bytes_in_a_form_change_nothing(client, make_user):
+    admin = make_user("admin")
+    client.login(admin)
+    response = client.post(
+        "/people/new", data={"name": "王\x00五", "email": "w5@example.org", "roles": "trainee"}
+    )
+    assert response.status_code == 400
+    assert db.session.query(User).filter_by(email="w5@example.org").count() == 0

@@ -97,7 +97,7 @@ class Course(TimestampMixin, db.Model):
     origin: Mapped[str] = mapped_column(sa.String(16), default="browser")
     source_dir: Mapped[str | None] = mapped_column(sa.String(200))
     # Titles, summaries and the text of published lessons, for substring search.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", deferred=True)
 
     partner: Mapped[Organisation | None] = relationship(
         "Organisation",

@@ -1,0 +1,48 @@
+"""Course files (``courses/``) into the database: read, check, then apply, all or nothing.
+
+- :mod:`.reader` reads a tree into plain dataclasses and collects every problem as
+  ``path:line: message`` (:mod:`.lesson_source` for the lessons' front matter,
+  :mod:`.images` for images, :mod:`lms.assessments.gift` for quizzes);
+- :mod:`.validate` adds the checks that need the database (prerequisites);
+- :mod:`.apply` writes a tree without problems into the database (flushes; the caller
+  commits once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lms.catalog.importer.apply import CourseOutcome, ImportResult, apply_tree
+from lms.catalog.importer.problems import Problem, TreeInvalid
+from lms.catalog.importer.reader import Tree, read_tree
+from lms.catalog.importer.validate import database_problems
+
+__all__ = [
+    "CourseOutcome",
+    "ImportResult",
+    "Problem",
+    "Tree",
+    "TreeInvalid",
+    "check_tree",
+    "import_tree",
+]
+
+
+def check_tree(path: Path) -> Tree:
+    """Read and check PATH without writing anything; ``tree.problems`` lists what is wrong."""
+    tree = read_tree(path)
+    tree.problems.extend(database_problems(tree))
+    tree.problems.sort(key=lambda p: (p.path, p.line))  # stable: same line, found order
+    return tree
+
+
+def import_tree(path: Path, actor_id: int | None = None) -> ImportResult:
+    """Check PATH and, when it has no problems, bring the database in line with it.
+
+    Raises :class:`TreeInvalid` (having changed nothing) when there are problems. Flushes;
+    the caller commits once.
+    """
+    tree = check_tree(path)
+    if tree.problems:
+        raise TreeInvalid(tree.problems)
+    return apply_tree(tree, actor_id)
