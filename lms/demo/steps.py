@@ -22,6 +22,7 @@ STEPS: list[str] = [
     "lms.demo.data:districts",
     "lms.demo.data:organisations",
     "lms.demo.data:people",
+    "lms.catalog.demo:course_owners",
 ]
 
 # The order in which ``lms demo`` lists the logins.

@@ -104,3 +104,24 @@ def test_demo_repairs_a_demo_account_whose_password_was_changed(runner, client):
     assert again.stdout == first.stdout
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 302
+
+
+def test_demo_instructors_own_their_university_s_imported_courses(runner, client):
+    from pathlib import Path
+
+    from lms.catalog.models import Course
+
+    courses = Path(__file__).resolve().parents[2] / "courses"
+    assert runner.invoke(args=["courses", "import", str(courses)]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    course = db.session.scalars(sa.select(Course).where(Course.code == "PRE-DEV-101")).one()
+    assert [owner.email for owner in course.owners] == ["instructor.nnu@demo.example.org"]
+    # The owner reaches the course's authoring page; a second run adds no owner.
+    client.post(
+        "/login",
+        data={"email": "instructor.nnu@demo.example.org", "password": "demo-instructor-2026"},
+    )
+    assert client.get("/author/courses/PRE-DEV-101").status_code == 200
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    db.session.expire_all()
+    assert len(db.session.get(Course, course.id).owners) == 1
