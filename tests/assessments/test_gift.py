@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import random
 import time
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lms.assessments.gift import (
     BLANK,
@@ -838,3 +841,36 @@ def test_pathological_input_takes_linear_time(text: str) -> None:
 def test_messages_quote_at_most_40_characters_of_the_file() -> None:
     problem = only_problem("Q {#" + "1" * 500 + "}")
     assert problem.message.startswith('"' + "1" * 39 + '…" is not a number')
+
+
+GIFT_PIECES = [
+    "::", "{", "}", "=", "~", "#", "####", "%50%", "%-100%", "->", "$CATEGORY: ", "//", "\n",
+    "\n\n", "[html]", "[markdown]", "\\", "\\:", "\\{", "#3.14:0.01", "#1..5", "T", "F", ":",
+    "题目", "答案", "｛", "｝", " ", "\t", "\x00", "\u200b",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(GIFT_PIECES), st.text(max_size=6)), min_size=0, max_size=60
+    ).map("".join)
+)
+def test_hypothesis_finds_no_crash_and_lines_stay_in_the_file(text: str) -> None:
+    result = parse_gift(text)
+    last_line = text.count("\n") + 1
+    for problem in result.problems:
+        assert 1 <= problem.line <= last_line, (text, problem)
+    for question in result.questions:
+        assert Question.from_dict(json.loads(json.dumps(question.to_dict()))) == question
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[2] / "courses").glob("*/*/*.gift")), ids=str
+)
+def test_our_course_quizzes_parse_cleanly_and_round_trip(path: Path) -> None:
+    result = parse_gift(path.read_text("utf-8"))
+    assert result.problems == []
+    assert len(result.questions) >= 8
+    for question in result.questions:
+        assert Question.from_dict(json.loads(json.dumps(question.to_dict()))) == question
