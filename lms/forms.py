@@ -1,10 +1,16 @@
-"""Helpers shared by every feature's forms."""
+"""Helpers shared by every feature's forms and views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 
+from lms.extensions import db
 from lms.validation import ValidationError
+
+T = TypeVar("T")
 
 
 def apply_errors(form: FlaskForm, error: ValidationError) -> None:
@@ -19,3 +25,25 @@ def apply_errors(form: FlaskForm, error: ValidationError) -> None:
             field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
+
+
+def save(form: FlaskForm, action: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run a service call as the request's unit of work.
+
+    Commits and returns ``(True, result)``; on ``ValidationError`` rolls everything back,
+    shows the messages on ``form`` and returns ``(False, None)``, so nothing is half-saved.
+    """
+    try:
+        result = action()
+    except ValidationError as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def form_status(*forms: FlaskForm) -> int:
+    """422 when any form shows errors (on a field or on the whole form), else 200."""
+    shows_errors = any(form.errors or getattr(form, "form_errors", None) for form in forms)
+    return 422 if shows_errors else 200

@@ -46,7 +46,7 @@ from lms.authoring.forms import (
 from lms.catalog.models import Course, Lesson, LessonVersion, Module
 from lms.catalog.services import can_edit_course, latest_version
 from lms.extensions import db
-from lms.forms import apply_errors
+from lms.forms import apply_errors, form_status, save
 from lms.orgs.forms import optional_id
 from lms.validation import ValidationError
 
@@ -64,7 +64,7 @@ ORIGIN_LABELS = {"files": _l("Course files"), "browser": _l("Browser")}
 
 
 @bp.app_template_filter("course_status")
-def course_status(status: str) -> str:
+def courseform_status(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
@@ -153,14 +153,6 @@ def _catalog_url(endpoint: str, **values: Any) -> str | None:
     return url_for(endpoint, **values)
 
 
-def _status(*forms: Any) -> int:
-    return (
-        422
-        if any(getattr(f, "errors", None) or getattr(f, "form_errors", None) for f in forms)
-        else 200
-    )
-
-
 # Courses --------------------------------------------------------------------------------------
 
 
@@ -211,16 +203,13 @@ def _course_form(course: Course | None = None) -> CourseForm:
 def course_create() -> tuple[str, int] | Response:
     form = _course_form()
     if form.validate_on_submit():
-        try:
-            course = services.create_course(_actor(), form.data_for_service())
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, course = save(
+            form, lambda: services.create_course(_actor(), form.data_for_service())
+        )
+        if saved and course is not None:
             flash(_("Course %(code)s created as a draft.", code=course.code), "success")
             return redirect(url_for("authoring.course", code=course.code))
-    return render_template("authoring/course_form.html", form=form, course=None), _status(form)
+    return render_template("authoring/course_form.html", form=form, course=None), form_status(form)
 
 
 @bp.route("/author/courses/<code>")
@@ -240,7 +229,7 @@ def _render_course(course: Course, module_form: TitleForm) -> tuple[str, int]:
         published_lessons=services.published_lesson_count(course),
         catalog_url=_catalog_url("catalog.course", code=course.code),
         can_manage_owners=_actor().has_role(Role.ADMIN),
-    ), _status(module_form)
+    ), form_status(module_form)
 
 
 @bp.route("/author/courses/<code>/edit", methods=["GET", "POST"])
@@ -249,16 +238,15 @@ def course_edit(code: str) -> tuple[str, int] | Response:
     course = _course_or_404(code)
     form = _course_form(course)
     if form.validate_on_submit():
-        try:
-            services.update_course(_actor(), course, form.data_for_service())
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, _course = save(
+            form, lambda: services.update_course(_actor(), course, form.data_for_service())
+        )
+        if saved:
             flash(_("Course %(code)s saved.", code=course.code), "success")
             return redirect(url_for("authoring.course", code=course.code))
-    return render_template("authoring/course_form.html", form=form, course=course), _status(form)
+    return render_template("authoring/course_form.html", form=form, course=course), form_status(
+        form
+    )
 
 
 @bp.route("/author/courses/<code>/publish", methods=["POST"])
@@ -321,7 +309,7 @@ def owners(code: str) -> tuple[str, int] | Response:
     ]
     return render_template(
         "authoring/owners.html", course=course, form=form, candidates=candidates
-    ), _status(form)
+    ), form_status(form)
 
 
 # Modules and lessons --------------------------------------------------------------------------
@@ -512,7 +500,7 @@ def lesson_edit(lesson_id: int) -> tuple[str, int] | Response:
         image_form=ImageForm(formdata=None),
         images=services.module_images(module),
         lesson_url=_catalog_url("catalog.lesson", code=module.course.code, lesson_id=lesson.id),
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/author/lessons/<int:lesson_id>/preview", methods=["POST"])

@@ -12,11 +12,10 @@ from lms.audit import queries as audit_queries
 from lms.auth.access import roles
 from lms.auth.roles import Role
 from lms.extensions import db
-from lms.forms import apply_errors
+from lms.forms import form_status, save
 from lms.orgs import queries, services
 from lms.orgs.forms import DistrictForm, OrganisationFilterForm, OrganisationForm
 from lms.orgs.models import District, Organisation
-from lms.validation import ValidationError
 
 bp = Blueprint("orgs", __name__, template_folder="templates")
 
@@ -25,11 +24,6 @@ RECENT_AUDIT_ENTRIES = 10
 
 def _locale() -> str:
     return str(get_locale())
-
-
-def _status(*forms: object) -> int:
-    """422 when a form shows errors, else 200."""
-    return 422 if any(getattr(f, "errors", None) for f in forms) else 200
 
 
 # Organisations --------------------------------------------------------------------------------
@@ -57,7 +51,7 @@ def index() -> tuple[str, int]:
     args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_template(
         "orgs/index.html", form=form, page=page, counts=counts, args=args
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/organisations/<int:org_id>")
@@ -93,16 +87,13 @@ def create() -> tuple[str, int] | Response:
     form = OrganisationForm()
     form.fill_choices(queries.all_districts(), queries.parent_choices(), _locale())
     if form.validate_on_submit():
-        try:
-            org = services.create_organisation(current_user.id, _organisation_data(form))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, org = save(
+            form, lambda: services.create_organisation(current_user.id, _organisation_data(form))
+        )
+        if saved and org is not None:
             flash(_("Organisation %(code)s created.", code=org.code), "success")
             return redirect(url_for("orgs.detail", org_id=org.id))
-    return render_template("orgs/form.html", form=form, org=None), _status(form)
+    return render_template("orgs/form.html", form=form, org=None), form_status(form)
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -112,16 +103,14 @@ def edit(org_id: int) -> tuple[str, int] | Response:
     form = OrganisationForm(obj=org)
     form.fill_choices(queries.all_districts(), queries.parent_choices(exclude=org), _locale())
     if form.validate_on_submit():
-        try:
-            services.update_organisation(current_user.id, org, _organisation_data(form))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, _org = save(
+            form,
+            lambda: services.update_organisation(current_user.id, org, _organisation_data(form)),
+        )
+        if saved:
             flash(_("Organisation %(code)s saved.", code=org.code), "success")
             return redirect(url_for("orgs.detail", org_id=org.id))
-    return render_template("orgs/form.html", form=form, org=org), _status(form)
+    return render_template("orgs/form.html", form=form, org=org), form_status(form)
 
 
 def _set_active(org_id: int, active: bool) -> Response:
@@ -175,16 +164,13 @@ def _district_data(form: DistrictForm) -> services.DistrictData:
 def district_create() -> tuple[str, int] | Response:
     form = DistrictForm()
     if form.validate_on_submit():
-        try:
-            district = services.create_district(current_user.id, _district_data(form))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, district = save(
+            form, lambda: services.create_district(current_user.id, _district_data(form))
+        )
+        if saved and district is not None:
             flash(_("District %(name)s created.", name=district.name), "success")
             return redirect(url_for("orgs.districts"))
-    return render_template("orgs/district_form.html", form=form, district=None), _status(form)
+    return render_template("orgs/district_form.html", form=form, district=None), form_status(form)
 
 
 @bp.route("/districts/<int:district_id>/edit", methods=["GET", "POST"])
@@ -193,13 +179,13 @@ def district_edit(district_id: int) -> tuple[str, int] | Response:
     district = db.get_or_404(District, district_id)
     form = DistrictForm(obj=district)
     if form.validate_on_submit():
-        try:
-            services.update_district(current_user.id, district, _district_data(form))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, _district = save(
+            form,
+            lambda: services.update_district(current_user.id, district, _district_data(form)),
+        )
+        if saved:
             flash(_("District %(name)s saved.", name=district.name), "success")
             return redirect(url_for("orgs.districts"))
-    return render_template("orgs/district_form.html", form=form, district=district), _status(form)
+    return render_template("orgs/district_form.html", form=form, district=district), form_status(
+        form
+    )

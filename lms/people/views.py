@@ -22,7 +22,7 @@ from lms.auth.models import User
 from lms.auth.policy import can_manage_users, get_visible_user_or_404
 from lms.auth.roles import Role
 from lms.extensions import db
-from lms.forms import apply_errors
+from lms.forms import form_status, save
 from lms.orgs.queries import all_districts
 from lms.people import queries
 from lms.people.forms import NewPersonForm, PeopleFilterForm, PersonForm
@@ -146,17 +146,14 @@ def create() -> str | Response | tuple[str, int]:
     form = _person_form(NewPersonForm)
     if form.validate_on_submit():
         password = form.password.data or None
-        try:
-            person = create_person(current_user.id, _person_data(form), password, temporary=True)
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        saved, person = save(
+            form,
+            lambda: create_person(current_user.id, _person_data(form), password, temporary=True),
+        )
+        if saved and person is not None:
             flash(_("%(name)s has been added.", name=person.name), "success")
             return redirect(url_for("people.detail", user_id=person.id))
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("people/form.html", form=form, person=None), status
+    return render_template("people/form.html", form=form, person=None), form_status(form)
 
 
 @bp.route("/people/<int:user_id>/edit", methods=["GET", "POST"])
@@ -166,21 +163,19 @@ def edit(user_id: int) -> str | Response | tuple[str, int]:
     form = _person_form(PersonForm, person)
     if form.validate_on_submit():
         data = _person_data(form)
-        try:
+
+        def update() -> User:
             if person.id == current_user.id and Role.ADMIN not in {g.role for g in data.roles}:
                 raise ValidationError(
                     {"roles": _("You cannot remove your own administrator role.")}
                 )
-            update_person(current_user.id, person, data)
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+            return update_person(current_user.id, person, data)
+
+        saved, _person = save(form, update)
+        if saved:
             flash(_("The changes have been saved."), "success")
             return redirect(url_for("people.detail", user_id=person.id))
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("people/form.html", form=form, person=person), status
+    return render_template("people/form.html", form=form, person=person), form_status(form)
 
 
 def _set_active(user_id: int, active: bool) -> Response:
