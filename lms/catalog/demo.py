@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from lms.auth.models import RoleAssignment, User
 from lms.auth.roles import Role
@@ -29,7 +30,8 @@ def course_owners(ctx: DemoContext) -> None:
     by_partner: dict[str, list[User]] = {}
     for code, user in instructors:
         by_partner.setdefault(code, []).append(user)
-    for course in db.session.scalars(sa.select(Course).order_by(Course.code)):
+    courses = sa.select(Course).options(selectinload(Course.owners)).order_by(Course.code)
+    for course in db.session.scalars(courses):
         if course.owners or course.partner_code not in by_partner:
             continue
         course.owners.extend(by_partner[course.partner_code])

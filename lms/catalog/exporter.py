@@ -25,9 +25,9 @@ from sqlalchemy.orm import selectinload
 from lms.catalog import files as images
 from lms.catalog.importer import toml_text
 from lms.catalog.importer.lesson_source import write_lesson
-from lms.catalog.importer.reader import COURSE_FILE, NAME
-from lms.catalog.models import Course, CourseAsset, Lesson, LessonVersion, Module
-from lms.catalog.services import LessonContent, latest_version
+from lms.catalog.importer.reader import COURSE_FILE
+from lms.catalog.models import Course, CourseAsset, Lesson, Module
+from lms.catalog.services import KEY, LessonContent, latest_version
 from lms.extensions import db
 
 
@@ -89,18 +89,8 @@ def export_course(course: Course, dest: Path, *, replace: bool = False) -> Expor
     return result
 
 
-def _content(version: LessonVersion) -> LessonContent:
-    return LessonContent(
-        title=version.title,
-        title_en=version.title_en or "",
-        minutes=version.minutes,
-        objectives=list(version.objectives or []),
-        markdown=version.markdown,
-    )
-
-
 def _safe_name(name: str, what: str) -> str:
-    if not NAME.fullmatch(name):
+    if not KEY.fullmatch(name):
         raise ExportError(
             _("%(what)s %(name)s cannot be used as a file name", what=what, name=name)
         )
@@ -140,7 +130,7 @@ def _write(course: Course, folder: Path) -> ExportResult:
                 continue
             if lesson.published_version is None:
                 result.drafts.append(f"{key}/{name}")
-            (module_dir / f"{name}.md").write_text(write_lesson(_content(version)), "utf-8")
+            (module_dir / f"{name}.md").write_text(write_lesson(LessonContent.of(version)), "utf-8")
             names.append(name)
             result.lessons += 1
         for quiz in sorted(module.quizzes, key=lambda q: (q.position, q.key)):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -20,7 +22,14 @@ from lms.auth.roles import Role
 from lms.catalog.models import Course, CourseAsset, Lesson, LessonVersion, Module
 from lms.db import utcnow
 from lms.extensions import db
-from lms.markdown import Rendered, render
+from lms.markdown import ImageResolver, Rendered, render
+
+# The course file format's rules (courses/README.md), shared by the importer, the exporter and
+# the authoring pages so that what is written in the browser exports and imports back.
+COURSE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")  # use with fullmatch
+KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # module folders, lesson and quiz file names
+MAX_CE_HOURS = 200
+MIN_MINUTES, MAX_MINUTES = 1, 240
 
 
 @dataclass
@@ -40,6 +49,17 @@ class LessonContent:
             ensure_ascii=False,
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def of(cls, version: LessonVersion) -> LessonContent:
+        """The content a stored version holds."""
+        return cls(
+            title=version.title,
+            title_en=version.title_en or "",
+            minutes=version.minutes,
+            objectives=list(version.objectives or []),
+            markdown=version.markdown,
+        )
 
 
 def resolve_asset_path(module_key: str, reference: str) -> str | None:
@@ -67,19 +87,30 @@ def asset_url(course_code: str, path: str) -> str:
     return f"/courses/{quote(course_code)}/files/{quote(path)}"
 
 
+def image_resolver(
+    course_code: str, module_key: str, known: Container[str] | None = None
+) -> ImageResolver:
+    """How a lesson of ``module_key`` points at images: the app's ``/static/`` files as they
+    are, the course's files (those in ``known``; any path inside the course when None) at
+    their URLs, nothing else."""
+
+    def resolve(reference: str) -> str | None:
+        if reference.startswith("/static/"):
+            return reference
+        path = resolve_asset_path(module_key, reference)
+        if path is None or (known is not None and path not in known):
+            return None
+        return asset_url(course_code, path)
+
+    return resolve
+
+
 def render_lesson(course: Course, module: Module, markdown_text: str) -> Rendered:
     """Render a lesson of ``module``, pointing its images at the course's stored files."""
     known = set(
         db.session.scalars(sa.select(CourseAsset.path).where(CourseAsset.course_id == course.id))
     )
-
-    def resolve(reference: str) -> str | None:
-        if reference.startswith("/static/"):
-            return reference
-        path = resolve_asset_path(module.key, reference)
-        return asset_url(course.code, path) if path in known else None
-
-    return render(markdown_text, resolve)
+    return render(markdown_text, image_resolver(course.code, module.key, known))
 
 
 def latest_version(lesson: Lesson) -> LessonVersion | None:
@@ -98,19 +129,23 @@ def save_version(
     author_id: int | None,
     origin: str = "browser",
     publish: bool = False,
+    rendered: Rendered | None = None,
 ) -> LessonVersion:
     """Store ``content`` as the lesson's next version, rendering its HTML now, once.
 
     Content equal to the latest version's makes no new version (saving or importing twice
-    changes nothing); with ``publish`` that version then becomes the live one.
+    changes nothing); with ``publish`` that version then becomes the live one. ``rendered``
+    is the body already rendered as :func:`render_lesson` would (the importer renders every
+    lesson to check its images), so it is not rendered again.
     """
     digest = content.digest()
     latest = latest_version(lesson) if lesson.id else None
     if latest is not None and latest.source_hash == digest:
         version = latest
     else:
-        module = lesson.module
-        rendered = render_lesson(module.course, module, content.markdown)
+        if rendered is None:
+            module = lesson.module
+            rendered = render_lesson(module.course, module, content.markdown)
         version = LessonVersion(
             lesson=lesson,
             number=(latest.number + 1) if latest else 1,
@@ -155,14 +190,7 @@ def publish_version(version: LessonVersion, actor_id: int | None) -> None:
 
 def restore_version(version: LessonVersion, author_id: int | None) -> LessonVersion:
     """Copy an old version into a new draft (history is never rewritten)."""
-    content = LessonContent(
-        title=version.title,
-        title_en=version.title_en,
-        minutes=version.minutes,
-        objectives=list(version.objectives),
-        markdown=version.markdown,
-    )
-    return save_version(version.lesson, content, author_id=author_id)
+    return save_version(version.lesson, LessonContent.of(version), author_id=author_id)
 
 
 def refresh_search_text(course: Course) -> None:

@@ -27,8 +27,9 @@ from lms.catalog import queries
 from lms.catalog.forms import CatalogFilterForm
 from lms.catalog.models import Course
 from lms.catalog.services import can_edit_course
-from lms.extensions import db
+from lms.forms import form_status
 from lms.i18n import locale_code
+from lms.pagination import paginate
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
@@ -72,14 +73,9 @@ def index() -> tuple[str, int]:
         level=form.value("level") or None,
         hours=form.value("hours") or None,
     )
-    page = db.paginate(
-        queries.courses_select(filters),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(queries.courses_select(filters))
     stats = queries.course_stats(c.id for c in page.items)
     args = {k: v for k, v in request.args.items() if k in form._fields and v}
-    status = 422 if form.errors else 200
     return render_template(
         "catalog/index.html",
         form=form,
@@ -88,7 +84,7 @@ def index() -> tuple[str, int]:
         empty_stats=queries.CourseStats(),
         args=args,
         filtered=any(args.values()),
-    ), status
+    ), form_status(form)
 
 
 @bp.route("/courses/<code>")
@@ -99,7 +95,7 @@ def course(code: str) -> str:
     outline = queries.course_outline(course)
     first = next((lesson for m in outline for lesson in m.lessons), None)
     edit_url = None
-    if "authoring.course" in current_app.view_functions and can_edit_course(current_user, course):
+    if can_edit_course(current_user, course):
         edit_url = url_for("authoring.course", code=course.code)
     return render_template(
         "catalog/course.html",
@@ -135,7 +131,6 @@ def lesson(code: str, lesson_id: int) -> str:
         "catalog/lesson.html",
         course=course,
         module=lesson.module,
-        lesson=lesson,
         version=version,
         previous=previous,
         following=following,

@@ -17,7 +17,7 @@ from lms.catalog.files import MAX_IMAGE_BYTES, sniff, stored_path, svg_problems
 from lms.catalog.importer import TreeInvalid, check_tree, import_tree
 from lms.catalog.importer.lesson_source import parse_lesson, write_lesson
 from lms.catalog.models import Course, CourseAsset, LessonVersion, Module, Quiz
-from lms.catalog.services import LessonContent, asset_url, save_version
+from lms.catalog.services import LessonContent, asset_url, render_lesson, save_version
 from lms.extensions import db
 from tests.catalog import (
     FIXTURES,
@@ -110,6 +110,22 @@ def test_import_creates_courses_modules_lessons_quizzes_and_images(app: Flask):
     )
     assert sorted(e.entity_id for e in entries) == sorted([basics.id, course(ADVANCED).id])
     assert all(e.after["created"] for e in entries)
+
+
+def test_imported_lessons_keep_the_html_the_reader_rendered():
+    """The reader renders every lesson (to check its images); the import stores that HTML,
+    which must be what rendering the stored lesson gives."""
+    import_and_commit(FIXTURES)
+    versions = db.session.scalars(sa.select(LessonVersion)).all()
+    assert len(versions) == 4
+    for version in versions:
+        module = version.lesson.module
+        rendered = render_lesson(module.course, module, version.markdown)
+        assert (version.html, version.toc_html, version.plain_text) == (
+            rendered.html,
+            rendered.toc_html,
+            rendered.text,
+        )
 
 
 def test_importing_the_same_tree_twice_changes_nothing():
@@ -431,7 +447,28 @@ def test_a_lesson_edited_in_the_browser_is_replaced_by_the_files(tmp_path: Path)
     assert db.session.get(LessonVersion, browser.id).origin == "browser"
 
 
-def test_an_unpublished_draft_equal_to_the_file_is_published_without_a_new_version():
+def test_a_draft_equal_to_the_changed_file_is_published_without_a_new_version(tmp_path: Path):
+    tree = copy_fixtures(tmp_path)
+    import_and_commit(tree)
+    routines = lesson(BASICS, "01-intro", "02-routines")
+    file = tree / "mini-basics/01-intro/02-routines.md"
+    edit(file, "入园、进餐", "入园、晨检、进餐")
+    draft = save_version(
+        routines, parse_lesson(file.read_text()).content, author_id=None, origin="browser"
+    )
+    db.session.commit()
+    assert routines.published_version.number == 1 and draft.number == 2
+
+    result = import_and_commit(tree)
+
+    outcome = {o.code: o for o in result.courses}[BASICS]
+    assert (outcome.state, outcome.new_versions) == ("updated", 0)
+    routines = lesson(BASICS, "01-intro", "02-routines")
+    assert [v.number for v in routines.versions] == [1, 2]
+    assert routines.published_version_id == draft.id
+
+
+def test_a_different_draft_stays_a_draft_when_the_published_version_equals_the_file():
     import_and_commit(FIXTURES)
     welcome = lesson(BASICS, "01-intro", "01-welcome")
     first = welcome.published_version

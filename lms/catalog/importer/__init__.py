@@ -2,7 +2,7 @@
 
 - :mod:`.reader` reads a tree into plain dataclasses and collects every problem as
   ``path:line: message`` (:mod:`.lesson_source` for the lessons' front matter,
-  :mod:`.images` for images, :mod:`lms.assessments.gift` for quizzes);
+  :mod:`lms.catalog.files` for images, :mod:`lms.assessments.gift` for quizzes);
 - :mod:`.validate` adds the checks that need the database (prerequisites);
 - :mod:`.apply` writes a tree without problems into the database (flushes; the caller
   commits once).

@@ -8,7 +8,8 @@ same files again writes nothing: no new versions, no updated timestamps, no audi
   (``origin="files"``); one equal to an unpublished draft publishes that draft.
 - Lessons, modules and quizzes missing from the files are archived, never deleted (progress
   and history point at them); when they come back they are un-archived.
-- Images go to the file store before the lessons are rendered, so their URLs resolve.
+- Images go to the file store before the lessons are stored, so their URLs resolve; a new
+  version keeps the HTML the reader rendered (every image it shows was checked).
 - Courses missing from a full tree are left alone: folders may be imported one at a time.
 """
 
@@ -25,7 +26,7 @@ from lms.audit import services as audit
 from lms.catalog import files as images
 from lms.catalog.importer.lesson_source import same_content
 from lms.catalog.importer.reader import CourseSpec, ModuleSpec, Tree
-from lms.catalog.models import Course, CourseAsset, Lesson, LessonVersion, Module, Quiz
+from lms.catalog.models import Course, CourseAsset, Lesson, Module, Quiz
 from lms.catalog.models.course import CourseStatus
 from lms.catalog.services import (
     LessonContent,
@@ -37,19 +38,6 @@ from lms.catalog.services import (
 from lms.extensions import db
 
 ORIGIN = "files"
-COURSE_FIELDS = (
-    "title",
-    "title_en",
-    "summary",
-    "summary_en",
-    "track",
-    "level",
-    "ce_hours",
-    "partner_code",
-    "origin",
-    "source_dir",
-    "status",
-)
 
 
 @dataclass
@@ -160,9 +148,9 @@ def _set_fields(course: Course, spec: CourseSpec, outcome: CourseOutcome) -> Non
         "status": CourseStatus.PUBLISHED.value,
     }
     changed = []
-    for name in COURSE_FIELDS:
-        if getattr(course, name) != wanted[name]:
-            setattr(course, name, wanted[name])
+    for name, value in wanted.items():
+        if getattr(course, name) != value:
+            setattr(course, name, value)
             changed.append(name)
     if changed and not outcome.created:
         outcome.changes["fields"] = changed
@@ -200,7 +188,7 @@ def _assets_by_course(course_ids: list[int]) -> dict[int, dict[str, CourseAsset]
 def _apply_assets(
     course: Course, spec: CourseSpec, stored: dict[str, CourseAsset], outcome: CourseOutcome
 ) -> None:
-    """Store the images' bytes (once per content) and their rows, before any rendering.
+    """Store the images' bytes (once per content) and their rows, before the lessons.
 
     Images no longer in the files keep their rows: older lesson versions still show them.
     """
@@ -271,18 +259,6 @@ def _apply_modules(
             outcome.count("archived_modules")
 
 
-def _content(version: LessonVersion | None) -> LessonContent | None:
-    if version is None:
-        return None
-    return LessonContent(
-        title=version.title,
-        title_en=version.title_en,
-        minutes=version.minutes,
-        objectives=list(version.objectives or []),
-        markdown=version.markdown,
-    )
-
-
 def _apply_lessons(
     module: Module, spec: ModuleSpec, outcome: CourseOutcome, actor_id: int | None
 ) -> None:
@@ -297,20 +273,22 @@ def _apply_lessons(
         else:
             _set(lesson, "position", position, outcome, "positions")
             _set(lesson, "archived", False, outcome, "restored")
-            published = _content(lesson.published_version)
-            if published is not None and same_content(published, lesson_spec.content):
+            published = lesson.published_version
+            if published is not None and same_content(
+                LessonContent.of(published), lesson_spec.content
+            ):
                 continue
         latest = latest_version(lesson) if lesson.id else None
-        latest_content = _content(latest)
-        if (
-            latest is not None
-            and latest_content is not None
-            and same_content(latest_content, lesson_spec.content)
-        ):
+        if latest is not None and same_content(LessonContent.of(latest), lesson_spec.content):
             publish_version(latest, actor_id)  # a draft equal to the file: publish it as is
         else:
             save_version(
-                lesson, lesson_spec.content, author_id=actor_id, origin=ORIGIN, publish=True
+                lesson,
+                lesson_spec.content,
+                author_id=actor_id,
+                origin=ORIGIN,
+                publish=True,
+                rendered=lesson_spec.rendered,
             )
             outcome.new_versions += 1
         outcome.count("published")

@@ -15,11 +15,10 @@ from flask_babel import gettext as _
 
 from lms.catalog.importer import toml_text
 from lms.catalog.importer.fields import Fields
-from lms.catalog.services import LessonContent
+from lms.catalog.services import MAX_MINUTES, MIN_MINUTES, LessonContent
 
 FENCE = "+++"
 KEYS = ("title", "title_en", "minutes", "objectives")
-MIN_MINUTES, MAX_MINUTES = 1, 240
 _FENCE_LINE = re.compile(r"^\+\+\+[ \t]*$")
 
 

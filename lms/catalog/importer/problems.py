@@ -30,12 +30,6 @@ class Problems:
     def add(self, path: object, line: int, message: str) -> None:
         self.items.append(Problem(str(path), max(int(line), 1), str(message)))
 
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
 
 class TreeInvalid(Exception):
     """The course files have problems; nothing was written."""

@@ -22,8 +22,15 @@ from lms.catalog.importer.fields import Fields
 from lms.catalog.importer.lesson_source import LessonSource, parse_lesson
 from lms.catalog.importer.problems import Problem, Problems
 from lms.catalog.models.course import Level, Track
-from lms.catalog.services import LessonContent, resolve_asset_path
-from lms.markdown import render
+from lms.catalog.services import (
+    COURSE_CODE,
+    KEY,
+    MAX_CE_HOURS,
+    LessonContent,
+    image_resolver,
+    resolve_asset_path,
+)
+from lms.markdown import Rendered, render
 
 COURSE_FILE = "course.toml"
 COURSE_KEYS = (
@@ -40,23 +47,21 @@ COURSE_KEYS = (
     "modules",
 )
 MODULE_KEYS = ("dir", "title", "title_en", "lessons")
-CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
-NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-MAX_CE_HOURS = 200
 MAX_ASSET_PATH = 300
 
 
 @dataclass
 class LessonSpec:
     key: str
-    file: Path
     content: LessonContent
+    # The body rendered with the course's image URLs; stored as it is when the lesson gets a
+    # new version (every image it references is checked and imported before that).
+    rendered: Rendered = field(repr=False)
 
 
 @dataclass
 class QuizSpec:
     key: str
-    file: Path
     title: str
     source: str
     source_hash: str
@@ -66,7 +71,6 @@ class QuizSpec:
 @dataclass
 class AssetSpec:
     path: str  # relative to the course folder, with forward slashes
-    file: Path
     content_type: str
     size: int
     sha256: str
@@ -98,9 +102,9 @@ class CourseSpec:
     ce_hours: Decimal
     partner_code: str | None
     prerequisites: list[str]
+    lines: toml_text.TomlLines = field(repr=False)  # where each key is in course.toml
     modules: list[ModuleSpec] = field(default_factory=list)
     assets: dict[str, AssetSpec] = field(default_factory=dict)
-    lines: toml_text.TomlLines | None = field(default=None, repr=False)
 
     @property
     def toml_file(self) -> Path:
@@ -119,7 +123,6 @@ class Tree:
     full: bool
     courses: list[CourseSpec]
     problems: list[Problem]
-    folders: list[str] = field(default_factory=list)  # course folder names seen
 
 
 def read_tree(root: Path) -> Tree:
@@ -151,13 +154,7 @@ def read_tree(root: Path) -> Tree:
         if course is not None:
             courses.append(course)
     _check_unique_codes(courses, problems)
-    return Tree(
-        root=root,
-        full=full,
-        courses=courses,
-        problems=problems.items,
-        folders=[_folder_name(f) for f in folders],
-    )
+    return Tree(root=root, full=full, courses=courses, problems=problems.items)
 
 
 def _folder_name(folder: Path) -> str:
@@ -173,7 +170,7 @@ def _check_unique_codes(courses: list[CourseSpec], problems: Problems) -> None:
         if other is not course:
             problems.add(
                 course.toml_file,
-                course.lines.key("code") if course.lines else 1,
+                course.lines.key("code"),
                 _(
                     "course code %(code)s is already used by %(other)s",
                     code=course.code,
@@ -218,7 +215,7 @@ def read_course(folder: Path, problems: Problems) -> CourseSpec | None:
     code = fields.text(
         "code",
         max_length=32,
-        pattern=CODE,
+        pattern=COURSE_CODE,
         pattern_hint=_("use capitals, digits and dashes (A-Z 0-9 -), at most 32"),
     )
     title = fields.text("title")
@@ -249,7 +246,7 @@ def read_course(folder: Path, problems: Problems) -> CourseSpec | None:
     partner = fields.text("partner", required=False, max_length=32) or None
     prerequisites = fields.text_list("prerequisites", required=False)
     for prerequisite in prerequisites:
-        if prerequisite and not CODE.fullmatch(prerequisite):
+        if prerequisite and not COURSE_CODE.fullmatch(prerequisite):
             problems.add(
                 toml_file,
                 where.value("prerequisites", prerequisite),
@@ -330,13 +327,13 @@ def _read_module(
     key = fields.text(
         "dir",
         max_length=64,
-        pattern=NAME,
+        pattern=KEY,
         pattern_hint=_("use lower-case letters, digits and dashes"),
     )
     title = fields.text("title")
     title_en = fields.text("title_en")
     names = fields.text_list("lessons", min_items=1)
-    if not key or not NAME.fullmatch(key):
+    if not key or not KEY.fullmatch(key):
         return None
     if key in seen_dirs:
         report("dir", _("module folder %(dir)s is listed twice", dir=key))
@@ -351,7 +348,7 @@ def _read_module(
     listed: set[str] = set()
     for name in names:
         line = where.value("lessons", name, "modules", index)
-        if not NAME.fullmatch(name):
+        if not KEY.fullmatch(name):
             problems.add(
                 toml_file,
                 line,
@@ -370,7 +367,7 @@ def _read_module(
         if not file.is_file():
             problems.add(toml_file, line, _("lesson file %(file)s not found", file=str(file)))
             continue
-        lesson = _read_lesson(key, file, references, problems)
+        lesson = _read_lesson(course.code, key, file, references, problems)
         if lesson is not None:
             module.lessons.append(lesson)
 
@@ -394,6 +391,7 @@ def _read_module(
 
 
 def _read_lesson(
+    course_code: str,
     module_key: str,
     file: Path,
     references: dict[str, tuple[Path, int]],
@@ -407,7 +405,7 @@ def _read_lesson(
         problems.add(file, line, message)
     if source.content is None:
         return None
-    rendered = render(source.content.markdown, lambda _ref: None)
+    rendered = render(source.content.markdown, image_resolver(course_code, module_key))
     if "<h1" in rendered.html:
         problems.add(
             file,
@@ -435,7 +433,7 @@ def _read_lesson(
         references.setdefault(path, (file, line))
     if source.problems:
         return None
-    return LessonSpec(key=file.stem, file=file, content=source.content)
+    return LessonSpec(key=file.stem, content=source.content, rendered=rendered)
 
 
 def _h1_line(source: LessonSource) -> int:
@@ -475,7 +473,6 @@ def _read_quiz(file: Path, problems: Problems) -> QuizSpec | None:
         return None
     return QuizSpec(
         key=file.stem,
-        file=file,
         title=quiz_title(text, file.stem),
         source=text,
         source_hash=hashlib.sha256(text.encode()).hexdigest(),
@@ -555,7 +552,6 @@ def _read_assets(
             continue
         course.assets[path] = AssetSpec(
             path=path,
-            file=file,
             content_type=content_type,
             size=len(data),
             sha256=images.sha256(data),

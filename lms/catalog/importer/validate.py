@@ -18,7 +18,7 @@ from lms.extensions import db
 
 
 def _line(course: CourseSpec, code: str) -> int:
-    return course.lines.value("prerequisites", code) if course.lines else 1
+    return course.lines.value("prerequisites", code)
 
 
 def database_problems(tree: Tree) -> list[Problem]:
