@@ -131,6 +131,10 @@ class TitleForm(FlaskForm):
         ),
     )
 
+    def values(self) -> tuple[str, str, str]:
+        """(title, title_en, key) for the services."""
+        return self.title.data or "", self.title_en.data or "", self.key.data or ""
+
 
 class MoveForm(FlaskForm):
     direction = SelectField(choices=[("up", "up"), ("down", "down")])

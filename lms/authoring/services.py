@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,17 +27,15 @@ from lms.catalog import services as catalog
 from lms.catalog.models import Course, CourseAsset, Lesson, LessonVersion, Module
 from lms.catalog.models.course import CourseStatus, Level, Track, course_owners
 from lms.catalog.models.course import course_prerequisites as prerequisites_table
-from lms.catalog.services import LessonContent
+from lms.catalog.queries import course_stats
+from lms.catalog.services import MAX_MINUTES, MIN_MINUTES, LessonContent
 from lms.extensions import db
 from lms.orgs.models import Organisation, OrgKind
 from lms.validation import ValidationError
 
-# The course file format's rules (courses/README.md), so that what is written in the browser
-# can be exported to files and imported back.
-CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-MAX_CE_HOURS = Decimal(200)
-MIN_MINUTES, MAX_MINUTES = 1, 240
+# The course file format's rules (courses/README.md) come from lms.catalog.services, shared
+# with the importer, so that what is written in the browser can be exported and imported back.
+MAX_CE_HOURS = Decimal(catalog.MAX_CE_HOURS)
 MAX_OBJECTIVES = 20
 MAX_OBJECTIVE_LENGTH = 300
 MAX_MARKDOWN = 200_000  # characters; a long lesson is a few tens of thousands
@@ -128,7 +126,7 @@ def validate_course(data: CourseData, existing: Course | None = None) -> dict[st
             errors[key] = _("At most %(n)d characters.", n=4000)
     if existing is None:
         code = (data.code or "").strip().upper()
-        if not CODE_PATTERN.match(code):
+        if not catalog.COURSE_CODE.fullmatch(code):
             errors["code"] = _("Use 1 to 32 capital letters, digits or dashes.")
         elif db.session.scalar(sa.select(Course.id).where(Course.code == code)) is not None:
             errors["code"] = _("Another course already has this code.")
@@ -222,19 +220,8 @@ def update_course(actor: User, course: Course, data: CourseData) -> Course:
 
 def published_lesson_count(course: Course) -> int:
     """Live lessons of a course: published, not archived, in a module not archived."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Lesson.id))
-            .join(Module, Module.id == Lesson.module_id)
-            .where(
-                Module.course_id == course.id,
-                ~Module.archived,
-                ~Lesson.archived,
-                Lesson.published_version_id.is_not(None),
-            )
-        )
-        or 0
-    )
+    stats = course_stats([course.id]).get(course.id)
+    return stats.lessons if stats is not None else 0
 
 
 def publish_course(actor: User, course: Course) -> bool:
@@ -305,17 +292,9 @@ def course_rows(courses: list[Course]) -> list[CourseRow]:
     rows = []
     for course in courses:
         lessons, published, last_version = stats.get(course.id, (0, 0, None))
-        last = course.updated_at
-        if last_version is not None:
-            last_version = _aware(last_version)
-            last = max(last, last_version)
+        last = course.updated_at if last_version is None else max(course.updated_at, last_version)
         rows.append(CourseRow(course, lessons, published, last))
     return rows
-
-
-def _aware(value: datetime) -> datetime:
-    """Aggregates bypass the column type: make a naive UTC timestamp aware again."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # Owners ----------------------------------------------------------------------------------------
@@ -341,17 +320,9 @@ def add_owner(actor: User, course: Course, user_id: int | None) -> User:
         raise ValidationError(
             {"user_id": _("%(name)s already owns this course.", name=person.name)}
         )
-    before = sorted(o.id for o in course.owners)
+    before = _owner_ids(course)
     course.owners.append(person)
-    db.session.flush()
-    audit.record(
-        actor.id,
-        "course.owner_added",
-        "course",
-        course.id,
-        {"owners": before},
-        {"owners": sorted(o.id for o in course.owners)},
-    )
+    _record_owners(actor, course, "course.owner_added", before)
     return person
 
 
@@ -360,61 +331,72 @@ def remove_owner(actor: User, course: Course, user_id: int | None) -> User:
     person = next((o for o in course.owners if o.id == user_id), None)
     if person is None:
         raise ValidationError(_("This person does not own the course."))
-    before = sorted(o.id for o in course.owners)
+    before = _owner_ids(course)
     course.owners.remove(person)
+    _record_owners(actor, course, "course.owner_removed", before)
+    return person
+
+
+def _owner_ids(course: Course) -> list[int]:
+    return sorted(o.id for o in course.owners)
+
+
+def _record_owners(actor: User, course: Course, action: str, before: list[int]) -> None:
     db.session.flush()
     audit.record(
-        actor.id,
-        "course.owner_removed",
-        "course",
-        course.id,
-        {"owners": before},
-        {"owners": sorted(o.id for o in course.owners)},
+        actor.id, action, "course", course.id, {"owners": before}, {"owners": _owner_ids(course)}
     )
-    return person
 
 
 # Modules and lessons ---------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
+def _slug(text: str, limit: int) -> str:
     """Lower-case ASCII letters, digits and single dashes (empty for Chinese-only text)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
 
 
-def _new_key(wanted: str, suggestion: str, taken: set[str], position: int) -> str:
-    """The folder or file name of a new module or lesson.
+def _check_titles(title: str, title_en: str) -> tuple[str, str]:
+    """A module's or lesson's titles, cleaned; ``ValidationError`` when they do not fit."""
+    errors: dict[str, str] = {}
+    title = _check_text(title, "title", errors, required=True)
+    title_en = _check_text(title_en, "title_en", errors)
+    if errors:
+        raise ValidationError(errors)
+    return title, title_en
+
+
+def _new_place(siblings: list[Any], wanted: str, suggestion: str) -> tuple[int, str]:
+    """The position (last) and the folder or file name of a new module or lesson.
 
     A key the author typed is used as it is (and must be free); otherwise one is made from
     the position and the English title, e.g. ``03-hand-washing``, made unique if needed.
     """
+    position = max((s.position for s in siblings), default=0) + 1
+    taken = {s.key for s in siblings}
+    wanted = (wanted or "").strip()
     if wanted:
-        if not KEY_PATTERN.match(wanted):
+        if not catalog.KEY.fullmatch(wanted):
             raise ValidationError(
                 {"key": _("Use lower-case letters, digits and dashes (at most 64).")}
             )
         if wanted in taken:
             raise ValidationError({"key": _("This name is already used here.")})
-        return wanted
-    base = f"{position:02d}-{_slug(suggestion) or 'part'}"
+        return position, wanted
+    base = f"{position:02d}-{_slug(suggestion, 40) or 'part'}"
     key, n = base, 2
     while key in taken:
         key, n = f"{base}-{n}", n + 1
-    return key
+    return position, key
 
 
 def create_module(
     actor: User, course: Course, title: str, title_en: str = "", key: str = ""
 ) -> Module:
     """Add a module at the end of the course."""
-    errors: dict[str, str] = {}
-    title = _check_text(title, "title", errors, required=True)
-    title_en = _check_text(title_en, "title_en", errors)
-    if errors:
-        raise ValidationError(errors)
+    title, title_en = _check_titles(title, title_en)
     siblings = list(db.session.scalars(sa.select(Module).where(Module.course_id == course.id)))
-    position = max((m.position for m in siblings), default=0) + 1
-    key = _new_key((key or "").strip(), title_en, {m.key for m in siblings}, position)
+    position, key = _new_place(siblings, key, title_en)
     module = Module(course=course, key=key, title=title, title_en=title_en, position=position)
     db.session.add(module)
     db.session.flush()
@@ -423,12 +405,7 @@ def create_module(
 
 def rename_module(module: Module, title: str, title_en: str = "") -> None:
     """Change a module's titles (its key stays: it names its folder and image paths)."""
-    errors: dict[str, str] = {}
-    title = _check_text(title, "title", errors, required=True)
-    title_en = _check_text(title_en, "title_en", errors)
-    if errors:
-        raise ValidationError(errors)
-    module.title, module.title_en = title, title_en
+    module.title, module.title_en = _check_titles(title, title_en)
     catalog.refresh_search_text(module.course)
     db.session.flush()
 
@@ -480,14 +457,9 @@ def create_lesson(
     actor: User, module: Module, title: str, title_en: str = "", key: str = ""
 ) -> Lesson:
     """Add a lesson at the end of ``module``, with a first, empty draft holding its title."""
-    errors: dict[str, str] = {}
-    title = _check_text(title, "title", errors, required=True)
-    title_en = _check_text(title_en, "title_en", errors)
-    if errors:
-        raise ValidationError(errors)
+    title, title_en = _check_titles(title, title_en)
     siblings = list(db.session.scalars(sa.select(Lesson).where(Lesson.module_id == module.id)))
-    position = max((les.position for les in siblings), default=0) + 1
-    key = _new_key((key or "").strip(), title_en, {les.key for les in siblings}, position)
+    position, key = _new_place(siblings, key, title_en)
     lesson = Lesson(module=module, key=key, position=position)
     db.session.add(lesson)
     db.session.flush()
@@ -559,6 +531,9 @@ def course_outline(course: Course) -> list[ModuleOutline]:
             LessonVersion.lesson_id.label("lesson_id"),
             sa.func.max(LessonVersion.number).label("number"),
         )
+        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Module.course_id == course.id)
         .group_by(LessonVersion.lesson_id)
         .subquery()
     )
@@ -717,15 +692,6 @@ def restore_lesson_version(
     return SaveResult(restored, created, published)
 
 
-def version_count(lesson: Lesson) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(LessonVersion.id)).where(LessonVersion.lesson_id == lesson.id)
-        )
-        or 0
-    )
-
-
 def lesson_versions(lesson: Lesson) -> list[LessonVersion]:
     """Every version of a lesson, newest first, with its author, in one query."""
     return list(
@@ -784,7 +750,7 @@ def safe_file_name(original: str, extension: str) -> str:
     """A file name of lower-case letters, digits, dashes and one dot, ending in ``extension``."""
     stem = (original or "").replace("\\", "/").rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    stem = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:60].strip("-") or "image"
+    stem = _slug(stem, 60) or "image"
     return f"{stem}.{extension}"
 
 
@@ -817,27 +783,17 @@ def store_image(actor: User, module: Module, original_name: str, data: bytes) ->
         raise ValidationError({"file": " ".join(problems)})
     extension = EXTENSIONS[content_type]
     digest = images.sha256(data)
-    course = module.course
-    prefix = f"{module.key}/images/"
-    existing = {
-        a.path: a
-        for a in db.session.scalars(
-            sa.select(CourseAsset).where(
-                CourseAsset.course_id == course.id,
-                CourseAsset.path.startswith(prefix, autoescape=True),
-            )
-        )
-    }
+    existing = {image.name: image.asset for image in module_images(module)}
     name = safe_file_name(original_name, extension)
     stem, n = name.rsplit(".", 1)[0], 2
-    while (prefix + name) in existing and existing[prefix + name].sha256 != digest:
+    while name in existing and existing[name].sha256 != digest:
         name, n = f"{stem}-{n}.{extension}", n + 1
-    asset = existing.get(prefix + name)
+    asset = existing.get(name)
     if asset is None:
         images.store(data, digest)
         asset = CourseAsset(
-            course_id=course.id,
-            path=prefix + name,
+            course_id=module.course_id,
+            path=_images_folder(module) + name,
             content_type=content_type,
             size=len(data),
             sha256=digest,
@@ -848,15 +804,19 @@ def store_image(actor: User, module: Module, original_name: str, data: bytes) ->
             actor.id,
             "course.image_added",
             "course",
-            course.id,
+            module.course_id,
             after={"path": asset.path, "size": asset.size, "sha256": digest},
         )
     return UploadedImage(asset, name)
 
 
+def _images_folder(module: Module) -> str:
+    return f"{module.key}/images/"
+
+
 def module_images(module: Module) -> list[UploadedImage]:
     """The images beside a module's lessons, by name."""
-    prefix = f"{module.key}/images/"
+    prefix = _images_folder(module)
     assets = db.session.scalars(
         sa.select(CourseAsset)
         .where(

@@ -7,20 +7,19 @@ course codes and ids cannot be probed. Every change is a POST with a CSRF token.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,14 +45,17 @@ from lms.authoring.forms import (
 from lms.catalog.models import Course, Lesson, LessonVersion, Module
 from lms.catalog.services import can_edit_course, latest_version
 from lms.extensions import db
-from lms.forms import apply_errors, form_status, save
+from lms.forms import form_status, save
+from lms.i18n import locale_code
 from lms.orgs.forms import optional_id
+from lms.pagination import paginate
 from lms.validation import ValidationError
 
 bp = Blueprint("authoring", __name__, template_folder="templates")
 
+T = TypeVar("T")
+
 AUTHORS = (Role.INSTRUCTOR, Role.ADMIN)
-MAX_PAGE = 1_000_000
 
 STATUS_LABELS = {
     "draft": _l("Draft"),
@@ -64,7 +66,7 @@ ORIGIN_LABELS = {"files": _l("Course files"), "browser": _l("Browser")}
 
 
 @bp.app_template_filter("course_status")
-def courseform_status(status: str) -> str:
+def course_status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
@@ -78,10 +80,6 @@ def version_origin(origin: str) -> str:
 
 def _actor() -> User:
     return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 def _course_or_404(code: str) -> Course:
@@ -124,17 +122,21 @@ def _is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _id(value: str) -> int | None:
-    """An id from a form field, or None for anything that is not one."""
+def _commit_or_flash(action: Callable[[], T]) -> tuple[bool, T | None]:
+    """``lms.forms.save`` for buttons and the small forms of a page that is redirected back to.
+
+    Commits and returns ``(True, result)``; on ``ValidationError`` rolls back, flashes the
+    messages and returns ``(False, None)``.
+    """
     try:
-        return optional_id(value)
-    except ValueError:
-        return None
-
-
-def _flash_errors(error: ValidationError) -> None:
-    for message in error.errors.values():
-        flash(message, "error")
+        result = action()
+    except ValidationError as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+        return False, None
+    db.session.commit()
+    return True, result
 
 
 def _flash_form_errors(form: Any) -> None:
@@ -146,11 +148,11 @@ def _flash_form_errors(form: Any) -> None:
             flash(f"{label}{message}", "error")
 
 
-def _catalog_url(endpoint: str, **values: Any) -> str | None:
-    """A link into the catalogue, when that page exists (it is built by another feature)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
+def _to_module(module: Module) -> Response:
+    """Back to the course page, at ``module``."""
+    return redirect(
+        url_for("authoring.course", code=module.course.code, _anchor=f"module-{module.id}")
+    )
 
 
 # Courses --------------------------------------------------------------------------------------
@@ -160,13 +162,7 @@ def _catalog_url(endpoint: str, **values: Any) -> str | None:
 @roles(*AUTHORS)
 def index() -> str:
     """The courses the signed-in person edits (administrators: every course)."""
-    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    page = db.paginate(
-        services.editable_courses_select(_actor()).options(selectinload(Course.owners)),
-        page=page_number,
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(services.editable_courses_select(_actor()).options(selectinload(Course.owners)))
     return render_template(
         "authoring/index.html", page=page, rows=services.course_rows(list(page.items))
     )
@@ -193,7 +189,7 @@ def _course_form(course: Course | None = None) -> CourseForm:
     form.fill_choices(
         services.university_partners(course.partner_code if course else None),
         services.prerequisite_choices(course),
-        _locale(),
+        locale_code(),
     )
     return form
 
@@ -227,7 +223,6 @@ def _render_course(course: Course, module_form: TitleForm) -> tuple[str, int]:
         module_form=module_form,
         lesson_form=TitleForm(formdata=None),
         published_lessons=services.published_lesson_count(course),
-        catalog_url=_catalog_url("catalog.course", code=course.code),
         can_manage_owners=_actor().has_role(Role.ADMIN),
     ), form_status(module_form)
 
@@ -254,15 +249,9 @@ def course_edit(code: str) -> tuple[str, int] | Response:
 def course_publish(code: str) -> Response:
     course = _course_or_404(code)
     if ActionForm().validate_on_submit():
-        try:
-            changed = services.publish_course(_actor(), course)
-        except ValidationError as error:
-            db.session.rollback()
-            _flash_errors(error)
-        else:
-            db.session.commit()
-            if changed:
-                flash(_("Course %(code)s is now in the catalogue.", code=course.code), "success")
+        _saved, changed = _commit_or_flash(lambda: services.publish_course(_actor(), course))
+        if changed:
+            flash(_("Course %(code)s is now in the catalogue.", code=course.code), "success")
     return redirect(url_for("authoring.course", code=course.code))
 
 
@@ -286,20 +275,14 @@ def owners(code: str) -> tuple[str, int] | Response:
     course = _course_or_404(code)
     form = OwnerForm()
     if form.validate_on_submit():
-        action = request.form.get("action")
-        try:
-            if action == "remove":
-                person = services.remove_owner(_actor(), course, form.user_id.data)
-                message = _("%(name)s no longer edits this course.", name=person.name)
+        remove = request.form.get("action") == "remove"
+        change = services.remove_owner if remove else services.add_owner
+        _saved, person = save(form, lambda: change(_actor(), course, form.user_id.data))
+        if person is not None:
+            if remove:
+                flash(_("%(name)s no longer edits this course.", name=person.name), "success")
             else:
-                person = services.add_owner(_actor(), course, form.user_id.data)
-                message = _("%(name)s now edits this course.", name=person.name)
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(message, "success")
+                flash(_("%(name)s now edits this course.", name=person.name), "success")
             return redirect(url_for("authoring.owners", code=course.code))
     owner_ids = {o.id for o in course.owners}
     candidates = [u for u in services.instructors() if u.id not in owner_ids]
@@ -321,21 +304,12 @@ def module_create(code: str) -> tuple[str, int] | Response:
     course = _course_or_404(code)
     form = TitleForm()
     if form.validate_on_submit():
-        try:
-            module = services.create_module(
-                _actor(),
-                course,
-                form.title.data or "",
-                form.title_en.data or "",
-                form.key.data or "",
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+        _saved, module = save(
+            form, lambda: services.create_module(_actor(), course, *form.values())
+        )
+        if module is not None:
             flash(_("Module added."), "success")
-            return redirect(url_for("authoring.course", code=code, _anchor=f"module-{module.id}"))
+            return _to_module(module)
     return _render_course(course, form)
 
 
@@ -346,17 +320,13 @@ def module_rename(code: str, module_id: int) -> Response:
     module = _module_or_404(course, module_id)
     form = TitleForm()
     if form.validate_on_submit():
-        try:
-            services.rename_module(module, form.title.data or "", form.title_en.data or "")
-        except ValidationError as error:
-            db.session.rollback()
-            _flash_errors(error)
-        else:
-            db.session.commit()
+        title, title_en, _key = form.values()
+        saved, _none = _commit_or_flash(lambda: services.rename_module(module, title, title_en))
+        if saved:
             flash(_("Module renamed."), "success")
     else:
         _flash_form_errors(form)
-    return redirect(url_for("authoring.course", code=code, _anchor=f"module-{module.id}"))
+    return _to_module(module)
 
 
 @bp.route("/author/courses/<code>/modules/<int:module_id>/move", methods=["POST"])
@@ -367,7 +337,7 @@ def module_move(code: str, module_id: int) -> Response:
     form = MoveForm()
     if form.validate_on_submit() and services.move_module(module, form.direction.data):
         db.session.commit()
-    return redirect(url_for("authoring.course", code=code, _anchor=f"module-{module.id}"))
+    return _to_module(module)
 
 
 @bp.route("/author/courses/<code>/modules/<int:module_id>/lessons", methods=["POST"])
@@ -377,31 +347,15 @@ def lesson_create(code: str, module_id: int) -> Response:
     module = _module_or_404(course, module_id)
     form = TitleForm()
     if form.validate_on_submit():
-        try:
-            lesson = services.create_lesson(
-                _actor(),
-                module,
-                form.title.data or "",
-                form.title_en.data or "",
-                form.key.data or "",
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            _flash_errors(error)
-        else:
-            db.session.commit()
+        _saved, lesson = _commit_or_flash(
+            lambda: services.create_lesson(_actor(), module, *form.values())
+        )
+        if lesson is not None:
             flash(_("Lesson added; write it here."), "success")
             return redirect(url_for("authoring.lesson_edit", lesson_id=lesson.id))
     else:
         _flash_form_errors(form)
-    return redirect(url_for("authoring.course", code=code, _anchor=f"module-{module.id}"))
-
-
-def _back_to_course(lesson: Lesson) -> Response:
-    module = lesson.module
-    return redirect(
-        url_for("authoring.course", code=module.course.code, _anchor=f"module-{module.id}")
-    )
+    return _to_module(module)
 
 
 @bp.route("/author/lessons/<int:lesson_id>/move", methods=["POST"])
@@ -411,7 +365,7 @@ def lesson_move(lesson_id: int) -> Response:
     form = MoveForm()
     if form.validate_on_submit() and services.move_lesson(lesson, form.direction.data):
         db.session.commit()
-    return _back_to_course(lesson)
+    return _to_module(lesson.module)
 
 
 def _set_archived(lesson_id: int, archived: bool) -> Response:
@@ -424,7 +378,7 @@ def _set_archived(lesson_id: int, archived: bool) -> Response:
             flash(_("Lesson archived: trainees no longer see it; its history is kept."), "success")
         else:
             flash(_("Lesson restored to the course."), "success")
-    return _back_to_course(lesson)
+    return _to_module(lesson.module)
 
 
 @bp.route("/author/lessons/<int:lesson_id>/archive", methods=["POST"])
@@ -447,6 +401,7 @@ def lesson_unarchive(lesson_id: int) -> Response:
 def lesson_edit(lesson_id: int) -> tuple[str, int] | Response:
     lesson = _lesson_or_404(lesson_id)
     latest = latest_version(lesson)
+    base = latest.number if latest else None
     if request.method == "POST":
         form = LessonForm()
     else:
@@ -459,24 +414,19 @@ def lesson_edit(lesson_id: int) -> tuple[str, int] | Response:
                 "markdown": latest.markdown if latest else "",
             }
         )
-        form.set_base(latest.number if latest else None)
+        form.set_base(base)
     if form.validate_on_submit():
-        publish = bool(form.save_publish.data)
-        try:
-            result = services.save_lesson(
+        _saved, result = save(
+            form,
+            lambda: services.save_lesson(
                 _actor(),
                 lesson,
                 form.data_for_service(),
-                publish=publish,
+                publish=bool(form.save_publish.data),
                 base_number=form.base_number(),
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-            # Warned once: saving again replaces the newer version.
-            form.set_base(latest.number if latest else None)
-        else:
-            db.session.commit()
+            ),
+        )
+        if result is not None:
             number = result.version.number
             if result.published:
                 flash(_("Version %(n)d saved and published.", n=number), "success")
@@ -485,6 +435,7 @@ def lesson_edit(lesson_id: int) -> tuple[str, int] | Response:
             else:
                 flash(_("No changes: nothing was saved."), "info")
             return redirect(url_for("authoring.lesson_edit", lesson_id=lesson.id))
+        form.set_base(base)  # warned once: saving again replaces the newer version
     module = lesson.module
     return render_template(
         "authoring/lesson_edit.html",
@@ -493,13 +444,13 @@ def lesson_edit(lesson_id: int) -> tuple[str, int] | Response:
         course=module.course,
         latest=latest,
         published=lesson.published_version,
-        versions=services.version_count(lesson),
+        # Versions are numbered from 1 and never deleted: the latest's number is their count.
+        versions=base or 0,
         form=form,
         # The stored HTML of the version being edited: no Markdown is rendered for the page.
         initial_preview=Markup(latest.html) if latest and request.method == "GET" else None,  # noqa: S704
         image_form=ImageForm(formdata=None),
         images=services.module_images(module),
-        lesson_url=_catalog_url("catalog.lesson", code=module.course.code, lesson_id=lesson.id),
     ), form_status(form)
 
 
@@ -532,7 +483,6 @@ def history(lesson_id: int) -> str:
         module=module,
         course=module.course,
         versions=services.lesson_versions(lesson),
-        restore_form=RestoreForm(formdata=None),
     )
 
 
@@ -569,7 +519,6 @@ def version(lesson_id: int, number: int) -> str:
         changes=diff.compare(other, current),
         compare_form=compare,
         latest_number=numbers[0],
-        restore_form=RestoreForm(formdata=None),
         rendered=Markup(current.html),  # noqa: S704  (sanitised when the version was saved)
         toc=Markup(current.toc_html),  # noqa: S704
     )
@@ -581,14 +530,12 @@ def restore(lesson_id: int, number: int) -> Response:
     lesson = _lesson_or_404(lesson_id)
     old = _version_or_404(lesson, number)
     form = RestoreForm()
+    result = None
     if form.validate_on_submit():
-        try:
-            result = services.restore_lesson_version(_actor(), old, publish=form.publish.data)
-        except ValidationError as error:
-            db.session.rollback()
-            _flash_errors(error)
-            return redirect(url_for("authoring.history", lesson_id=lesson.id))
-        db.session.commit()
+        _saved, result = _commit_or_flash(
+            lambda: services.restore_lesson_version(_actor(), old, publish=form.publish.data)
+        )
+    if result is not None:
         n = result.version.number
         if result.created and result.published:
             message = _("Version %(old)d restored as version %(n)d and published.", old=number, n=n)
@@ -612,15 +559,11 @@ def publish_version(lesson_id: int, number: int) -> Response:
     lesson = _lesson_or_404(lesson_id)
     chosen = _version_or_404(lesson, number)
     if ActionForm().validate_on_submit():
-        try:
-            changed = services.publish_lesson_version(_actor(), chosen)
-        except ValidationError as error:
-            db.session.rollback()
-            _flash_errors(error)
-        else:
-            db.session.commit()
-            if changed:
-                flash(_("Version %(n)d is now the one trainees read.", n=number), "success")
+        _saved, changed = _commit_or_flash(
+            lambda: services.publish_lesson_version(_actor(), chosen)
+        )
+        if changed:
+            flash(_("Version %(n)d is now the one trainees read.", n=number), "success")
     return redirect(url_for("authoring.history", lesson_id=lesson.id))
 
 
@@ -641,17 +584,14 @@ def upload_image(code: str, module_id: int) -> tuple[str, int]:
     uploaded = None
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            uploaded = services.store_image(
+        _saved, uploaded = save(
+            form,
+            lambda: services.store_image(
                 _actor(), module, upload.filename or "", upload.read(services.MAX_IMAGE_BYTES + 1)
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
     back = None
-    lesson_id = request.form.get("lesson_id", type=_id)
+    lesson_id = request.form.get("lesson_id", type=optional_id)
     if lesson_id:
         lesson = db.session.get(Lesson, lesson_id)
         if lesson is not None and lesson.module_id == module.id:

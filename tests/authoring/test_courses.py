@@ -314,6 +314,16 @@ def test_the_course_page_shows_each_lessons_state(client, instructor):
     assert "Not published" in row[: row.index("</tr>")]
 
 
+def test_a_published_course_links_to_the_catalogue(client, instructor):
+    course, _, _ = build(instructor)
+    client.login(instructor)
+    html = client.get(f"/author/courses/{course.code}").get_data(as_text=True)
+    assert f'href="/courses/{course.code}" id="catalog-link"' in html
+    client.post(f"/author/courses/{course.code}/unpublish")
+    html = client.get(f"/author/courses/{course.code}").get_data(as_text=True)
+    assert 'id="catalog-link"' not in html
+
+
 def test_list_pages_do_not_query_per_row(client, admin, instructor, count_queries):
     course, module, _ = build(instructor)
     client.login(admin)
