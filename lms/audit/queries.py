@@ -21,6 +21,7 @@ from lms.audit.models import AuditEntry
 from lms.auth.models import User
 from lms.auth.roles import Role
 from lms.extensions import db
+from lms.i18n import locale_code
 from lms.orgs.models import District, Organisation, OrgKind
 
 
@@ -45,19 +46,14 @@ def day_bounds(
     overflow.
     """
     start = _midnight(first, zone) if first is not None else None
-    end = None
-    if last is not None:
-        try:
-            end = _midnight(last + timedelta(days=1), zone)
-        except OverflowError:
-            end = None
+    end = _midnight(last, zone, days=1) if last is not None else None
     return start, end
 
 
-def _midnight(day: date, zone: tzinfo) -> datetime | None:
-    """The start of ``day`` in ``zone``, in UTC, or None outside the calendar."""
+def _midnight(day: date, zone: tzinfo, days: int = 0) -> datetime | None:
+    """The start of ``days`` after ``day`` in ``zone``, in UTC, or None outside the calendar."""
     try:
-        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+        return datetime.combine(day + timedelta(days=days), time.min, tzinfo=zone).astimezone(UTC)
     except OverflowError:
         return None
 
@@ -180,18 +176,15 @@ REFERENCE_KEYS = {
 
 
 def action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return str(label) if label is not None else action
+    return str(ACTION_LABELS.get(action, action))
 
 
 def entity_label(entity_type: str) -> str:
-    label = ENTITY_LABELS.get(entity_type)
-    return str(label) if label is not None else entity_type
+    return str(ENTITY_LABELS.get(entity_type, entity_type))
 
 
 def field_label(key: str) -> str:
-    label = FIELD_LABELS.get(key)
-    return str(label) if label is not None else key
+    return str(FIELD_LABELS.get(key, key))
 
 
 def _role_grant(value: str) -> tuple[str, int | None]:
@@ -233,29 +226,17 @@ class EntityNames:
                             if scope is not None:
                                 wanted["organisation"].add(scope)
         if locale is None:
-            from flask_babel import get_locale
-
-            locale = str(get_locale())
+            locale = locale_code()
         names: dict[tuple[str, int], str] = {}
         if wanted["user"]:
             rows = db.session.execute(
                 sa.select(User.id, User.name).where(User.id.in_(wanted["user"]))
             )
             names.update((("user", i), n) for i, n in rows)
-        if wanted["organisation"]:
-            rows = db.session.execute(
-                sa.select(Organisation.id, Organisation.name, Organisation.name_en).where(
-                    Organisation.id.in_(wanted["organisation"])
-                )
-            )
-            names.update((("organisation", i), _pick(n, en, locale)) for i, n, en in rows)
-        if wanted["district"]:
-            rows = db.session.execute(
-                sa.select(District.id, District.name, District.name_en).where(
-                    District.id.in_(wanted["district"])
-                )
-            )
-            names.update((("district", i), _pick(n, en, locale)) for i, n, en in rows)
+        for kind, model in (("organisation", Organisation), ("district", District)):
+            if wanted[kind]:
+                records = db.session.scalars(sa.select(model).where(model.id.in_(wanted[kind])))
+                names.update(((kind, r.id), r.display_name(locale)) for r in records)
         return cls(names, locale)
 
     def name(self, entity_type: str, entity_id: int | None) -> str | None:
@@ -307,7 +288,3 @@ class EntityNames:
             )
             for key in keys
         ]
-
-
-def _pick(name: str, name_en: str, locale: str) -> str:
-    return name_en if locale.startswith("en") and name_en else name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +17,8 @@ from wtforms.widgets import HiddenInput
 from lms.audit import queries
 from lms.auth.access import roles
 from lms.auth.roles import Role
-from lms.extensions import db
+from lms.forms import form_status
+from lms.pagination import paginate
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -89,11 +90,7 @@ def index() -> tuple[str, int]:
         start=start,
         end=end,
     )
-    page = db.paginate(
-        queries.audit_select(filters),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(queries.audit_select(filters))
     fields = {f.name for f in form}
     args = {k: v for k, v in request.args.items() if k in fields and v}
     return render_template(
@@ -102,4 +99,4 @@ def index() -> tuple[str, int]:
         page=page,
         names=queries.EntityNames.load(page.items),
         args=args,
-    ), (422 if form.errors else 200)
+    ), form_status(form)

@@ -7,7 +7,9 @@ and a few childcare settings; and people of every role, each with a known passwo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -15,7 +17,6 @@ from lms.audit import services as audit
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, verify_password
 from lms.auth.roles import Role
-from lms.auth.services import find_by_email
 from lms.db import utcnow
 from lms.demo.steps import DemoContext
 from lms.extensions import db
@@ -210,11 +211,12 @@ def districts(ctx: DemoContext) -> None:
 
 def organisations(ctx: DemoContext) -> None:
     """The demo organisations, matched by code."""
+    known = _organisations_by_code()
     for org in ORGANISATIONS:
-        if _organisation(org.code) is not None:
+        if org.code in known:
             continue
-        parent = _organisation(org.parent) if org.parent else None
-        create_organisation(
+        parent = known[org.parent] if org.parent else None
+        known[org.code] = create_organisation(
             None,
             OrganisationData(
                 code=org.code,
@@ -234,14 +236,21 @@ def people(ctx: DemoContext) -> None:
     Accounts of one role share one password, so they share one hash: Argon2 is slow on
     purpose, and hashing (or checking) once per role keeps ``lms demo`` quick.
     """
-    hashes: dict[str, str] = {}
-    checked: dict[tuple[str, str], bool] = {}
+    hash_of = cache(hash_password)
+    verify = cache(verify_password)
+    orgs = _organisations_by_code()
+    users = {
+        user.email: user
+        for user in db.session.scalars(
+            sa.select(User).where(User.email.in_([person.email for person in PEOPLE]))
+        )
+    }
     for person in PEOPLE:
         password = person.password
-        user = find_by_email(person.email)
+        user = users.get(person.email)
         if user is None:
-            employer = _organisation(person.employer) if person.employer else None
-            scope = _organisation(person.scope) if person.scope else None
+            employer = orgs[person.employer] if person.employer else None
+            scope = orgs[person.scope] if person.scope else None
             user = create_person(
                 None,
                 PersonData(
@@ -253,27 +262,23 @@ def people(ctx: DemoContext) -> None:
                     roles=[RoleGrant(person.role, scope.id if scope else None)],
                 ),
             )
-            if password not in hashes:
-                hashes[password] = hash_password(password)
-            user.password_hash = hashes[password]
+            user.password_hash = hash_of(password)
             ctx.created("people")
         else:
-            key = (user.password_hash or "", password)
-            if key not in checked:
-                checked[key] = verify_password(user.password_hash, password)
-            if _repair(user, password, password_ok=checked[key]):
+            password_ok = verify(user.password_hash, password)
+            if _repair(user, hash_of, password, password_ok):
                 ctx.created("repaired accounts")
         ctx.login(person.role.value, person.email, password)
 
 
-def _repair(user: User, password: str, password_ok: bool) -> bool:
+def _repair(user: User, hash_of: Callable[[str], str], password: str, password_ok: bool) -> bool:
     """Make an existing demo account usable with its demo password; whether it needed it."""
     changed = False
     if not user.active:
         set_active(None, user, True)
         changed = True
     if not password_ok or user.must_change_password:
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_of(password)
         user.must_change_password = False
         user.failed_logins = 0
         user.locked_until = None
@@ -286,8 +291,11 @@ def _repair(user: User, password: str, password_ok: bool) -> bool:
     return changed
 
 
-def _organisation(code: str) -> Organisation | None:
-    return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
+def _organisations_by_code() -> dict[str, Organisation]:
+    """The demo organisations already there, by code (one query)."""
+    codes = [org.code for org in ORGANISATIONS]
+    stmt = sa.select(Organisation).where(Organisation.code.in_(codes))
+    return {org.code: org for org in db.session.scalars(stmt)}
 
 
 def _district_id(code: str) -> int | None:

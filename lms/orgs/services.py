@@ -194,19 +194,25 @@ def update_district(actor_id: int | None, district: District, data: DistrictData
 
 
 def find_organisation(ref: str) -> Organisation | None:
-    """An organisation by code (any case) or exact name; used by imports and the CLI."""
+    """An organisation by code (any case), else by exact name; used by imports and the CLI.
+
+    Names are not unique: raises ValueError, with a message for people, rather than guess
+    between namesakes.
+    """
     ref = ref.strip()
     if not ref:
         return None
-    return db.session.scalar(
-        sa.select(Organisation).where(
-            sa.or_(
-                Organisation.code == ref.upper(),
-                Organisation.name == ref,
-                Organisation.name_en == ref,
-            )
-        )
-    )
+    by_code = db.session.scalar(sa.select(Organisation).where(Organisation.code == ref.upper()))
+    if by_code is not None:
+        return by_code
+    named = db.session.scalars(
+        sa.select(Organisation)
+        .where(sa.or_(Organisation.name == ref, Organisation.name_en == ref))
+        .limit(2)
+    ).all()
+    if len(named) > 1:
+        raise ValueError(_("Several organisations have this name; use the code instead."))
+    return named[0] if named else None
 
 
 def find_district(ref: str) -> District | None:

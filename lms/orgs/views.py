@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -13,17 +12,15 @@ from lms.auth.access import roles
 from lms.auth.roles import Role
 from lms.extensions import db
 from lms.forms import form_status, save
+from lms.i18n import locale_code
 from lms.orgs import queries, services
 from lms.orgs.forms import DistrictForm, OrganisationFilterForm, OrganisationForm
 from lms.orgs.models import District, Organisation
+from lms.pagination import paginate
 
 bp = Blueprint("orgs", __name__, template_folder="templates")
 
 RECENT_AUDIT_ENTRIES = 10
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 # Organisations --------------------------------------------------------------------------------
@@ -34,7 +31,7 @@ def _locale() -> str:
 def index() -> tuple[str, int]:
     """Search and filter the organisations; a page of them with their head counts."""
     form = OrganisationFilterForm(formdata=request.args)
-    form.fill_choices(queries.all_districts(), _locale())
+    form.fill_choices(queries.all_districts(), locale_code())
     form.validate()
     filters = queries.OrganisationFilters(
         q=form.value("q") or "",
@@ -42,11 +39,7 @@ def index() -> tuple[str, int]:
         district_id=form.value("district"),
         status=form.value("status") or "active",
     )
-    page = db.paginate(
-        queries.organisations_select(filters),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(queries.organisations_select(filters))
     counts = queries.people_counts(o.id for o in page.items)
     args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_template(
@@ -85,7 +78,7 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
 @roles(Role.ADMIN)
 def create() -> tuple[str, int] | Response:
     form = OrganisationForm()
-    form.fill_choices(queries.all_districts(), queries.parent_choices(), _locale())
+    form.fill_choices(queries.all_districts(), queries.parent_choices(), locale_code())
     if form.validate_on_submit():
         saved, org = save(
             form, lambda: services.create_organisation(current_user.id, _organisation_data(form))
@@ -101,7 +94,7 @@ def create() -> tuple[str, int] | Response:
 def edit(org_id: int) -> tuple[str, int] | Response:
     org = db.get_or_404(Organisation, org_id)
     form = OrganisationForm(obj=org)
-    form.fill_choices(queries.all_districts(), queries.parent_choices(exclude=org), _locale())
+    form.fill_choices(queries.all_districts(), queries.parent_choices(exclude=org), locale_code())
     if form.validate_on_submit():
         saved, _org = save(
             form,

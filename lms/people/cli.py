@@ -98,22 +98,31 @@ def create_command(
     try:  # everything but the password, before asking for it
         validate_person(data)
     except ValidationError as error:
-        errors.update({OPTION_NAMES.get(k, k or "error"): v for k, v in error.errors.items()})
+        errors.update(_by_option(error))
     if errors:
         fail(errors)
     password = read_password(email)
     try:
         user = create_person(None, data, password=password)
     except ValidationError as error:
-        fail({OPTION_NAMES.get(k, k or "error"): v for k, v in error.errors.items()})
+        fail(_by_option(error))
     db.session.commit()
     click.echo(_describe(user))
+
+
+def _by_option(error: ValidationError) -> dict[str, str]:
+    """The service's messages keyed by the options they are about."""
+    return {OPTION_NAMES.get(k, k or "error"): v for k, v in error.errors.items()}
 
 
 def _organisation_id(ref: str | None, option: str, errors: dict[str, str]) -> int | None:
     if not ref:
         return None
-    org = find_organisation(ref)
+    try:
+        org = find_organisation(ref)
+    except ValueError as problem:  # namesakes
+        errors[option] = str(problem)
+        return None
     if org is None:
         errors[option] = _("Unknown organisation.")
         return None

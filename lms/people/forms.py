@@ -8,7 +8,6 @@ Choices are filled per request (labels depend on the language and the organisati
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,14 +23,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.auth.roles import SCOPABLE_ROLES, Role
+from lms.orgs.forms import district_choices, optional_id
 from lms.orgs.models import District, Organisation
-
-
-def optional_int(value: Any) -> int | None:
-    """Coerce a select's value: ``""`` is no choice, anything else must be a number."""
-    if value is None or value == "":
-        return None
-    return int(value)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -47,12 +40,6 @@ def organisation_choices(
     return [("", empty)] + [(str(o.id), o.display_name(locale)) for o in orgs]
 
 
-def district_choices(
-    districts: Iterable[District], locale: str, empty: str
-) -> list[tuple[str, str]]:
-    return [("", empty)] + [(str(d.id), d.display_name(locale)) for d in districts]
-
-
 class PeopleFilterForm(FlaskForm):
     """The directory's search bar, read from the query string (no CSRF on a GET)."""
 
@@ -61,8 +48,8 @@ class PeopleFilterForm(FlaskForm):
 
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"), validators=[Optional()])
-    organisation = SelectField(_l("Organisation"), coerce=optional_int, validators=[Optional()])
-    district = SelectField(_l("District"), coerce=optional_int, validators=[Optional()])
+    organisation = SelectField(_l("Organisation"), coerce=optional_id, validators=[Optional()])
+    district = SelectField(_l("District"), coerce=optional_id, validators=[Optional()])
     status = SelectField(_l("Status"), default="active")
 
     def set_choices(
@@ -89,11 +76,11 @@ class PersonForm(FlaskForm):
         validators=[DataRequired(_l("An email address is required.")), Length(max=254)],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    employer_id = SelectField(_l("Employer"), coerce=optional_int, validators=[Optional()])
-    district_id = SelectField(_l("District"), coerce=optional_int, validators=[Optional()])
+    employer_id = SelectField(_l("Employer"), coerce=optional_id, validators=[Optional()])
+    district_id = SelectField(_l("District"), coerce=optional_id, validators=[Optional()])
     roles = MultiCheckboxField(_l("Roles"))
-    hr_scope = SelectField(_l("HR officer limited to"), coerce=optional_int)
-    coordinator_scope = SelectField(_l("Coordinator limited to"), coerce=optional_int)
+    hr_scope = SelectField(_l("HR officer limited to"), coerce=optional_id)
+    coordinator_scope = SelectField(_l("Coordinator limited to"), coerce=optional_id)
 
     def set_choices(
         self, orgs: Iterable[Organisation], districts: Iterable[District], locale: str

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from lms.audit.models import AuditEntry
 from lms.auth.models import RoleAssignment, User
 from lms.auth.passwords import password_problem
 from lms.auth.policy import organisation_ids_in_scope, people_scope, visible_users
@@ -87,18 +86,6 @@ def organisations_for(actor: User, include: Iterable[int | None] = ()) -> list[O
         return []
     if scope is not None:
         stmt = stmt.where(Organisation.id.in_(organisation_ids_in_scope(scope)))
-    return list(db.session.scalars(stmt))
-
-
-def recent_audit(user_id: int, limit: int = 20) -> list[AuditEntry]:
-    """The latest changes to a person's account, newest first."""
-    stmt = (
-        sa.select(AuditEntry)
-        .options(joinedload(AuditEntry.actor))
-        .where(AuditEntry.entity_type == "user", AuditEntry.entity_id == user_id)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-    )
     return list(db.session.scalars(stmt))
 
 

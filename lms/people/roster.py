@@ -33,6 +33,7 @@ from lms.people.services import (
     PersonData,
     RoleGrant,
     check_email,
+    check_name,
     check_phone,
     create_person,
     update_person,
@@ -41,7 +42,6 @@ from lms.validation import ValidationError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
-NAME_MAX = 100
 # Rows fetched per query when looking up existing accounts (keeps IN lists short).
 CHUNK = 500
 
@@ -347,18 +347,12 @@ class _Lookups:
 
     @staticmethod
     def _organisation(ref: str) -> tuple[int | None, str | None]:
-        org = find_organisation(ref)
+        try:
+            org = find_organisation(ref)
+        except ValueError as problem:  # namesakes
+            return None, str(problem)
         if org is None:
             return None, _("Unknown organisation: use its code or exact name.")
-        if org.code != ref.strip().upper():
-            # Found by name, which is not unique: refuse to guess between namesakes.
-            namesakes = db.session.scalar(
-                sa.select(sa.func.count(Organisation.id)).where(
-                    sa.or_(Organisation.name == ref.strip(), Organisation.name_en == ref.strip())
-                )
-            )
-            if namesakes and namesakes > 1:
-                return None, _("Several organisations have this name; use the code instead.")
         if not org.active:
             return None, _("This organisation is inactive.")
         return org.id, None
@@ -446,11 +440,11 @@ class _RowChecker:
         def error(name: str, message: str) -> None:
             errors.append(RowError(number, self.column(name), message))
 
-        name = " ".join(cell("name").split())
-        if not name:
-            error("name", _("A name is required."))
-        elif len(name) > NAME_MAX:
-            error("name", _("At most %(n)d characters.", n=NAME_MAX))
+        name = ""
+        try:
+            name = check_name(cell("name"))
+        except ValueError as problem:
+            error("name", str(problem))
 
         email = ""
         try:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,6 +16,7 @@ from lms import jobs
 from lms.auth.access import roles
 from lms.auth.roles import Role
 from lms.extensions import db
+from lms.forms import form_status
 from lms.people import roster
 from lms.people.roster_jobs import upload_path
 
@@ -68,11 +68,10 @@ def upload() -> str | Response | tuple[str, int]:
                 JOB_KIND, stored_name, current_user.id, requested_by_id=current_user.id
             )
         except jobs.JobsUnavailable as error:
-            Path(path).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             flash(str(error), "error")
         else:
             return redirect(url_for("roster.status", job_id=job.id))
-    status = 422 if form.errors else 200
     return (
         render_template(
             "roster/upload.html",
@@ -84,7 +83,7 @@ def upload() -> str | Response | tuple[str, int]:
             recent=_recent_imports(),
             admin=current_user.has_role(Role.ADMIN),
         ),
-        status,
+        form_status(form),
     )
 
 
@@ -104,11 +103,4 @@ def example() -> Response:
 @roles(Role.ADMIN, Role.HR)
 def status(job_id: str) -> str:
     """The import's progress, then its result (the requester's own imports; admins: any)."""
-    job = db.session.get(jobs.Job, job_id)
-    if (
-        job is None
-        or job.kind != JOB_KIND
-        or (job.requested_by_id != current_user.id and not current_user.has_role(Role.ADMIN))
-    ):
-        abort(404)
-    return render_template("roster/status.html", job=job)
+    return render_template("roster/status.html", job=jobs.visible_job_or_404(job_id, JOB_KIND))

@@ -25,6 +25,8 @@ from lms.extensions import db
 from lms.orgs.models import District, Organisation
 from lms.validation import ValidationError
 
+NAME_MAX = 100  # the column's length
+
 
 @dataclass
 class RoleGrant:
@@ -44,6 +46,16 @@ class PersonData:
     employer_id: int | None = None
     district_id: int | None = None
     roles: list[RoleGrant] = field(default_factory=list)
+
+
+def check_name(name: str) -> str:
+    """A name with its spaces tidied, or ValueError with a message for people."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError(_("A name is required."))
+    if len(name) > NAME_MAX:
+        raise ValueError(_("At most %(n)d characters.", n=NAME_MAX))
+    return name
 
 
 def check_email(email: str) -> str:
@@ -70,12 +82,10 @@ def validate_person(data: PersonData, existing: User | None = None) -> dict[str,
     """Check ``data``; return the cleaned column values or raise ``ValidationError``."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    name = " ".join(data.name.split())
-    if not name:
-        errors["name"] = _("A name is required.")
-    elif len(name) > 100:
-        errors["name"] = _("At most %(n)d characters.", n=100)
-    values["name"] = name
+    try:
+        values["name"] = check_name(data.name)
+    except ValueError as error:
+        errors["name"] = str(error)
     try:
         values["email"] = check_email(data.email)
     except ValueError as error:
@@ -201,8 +211,11 @@ def create_person(
 
 def update_person(actor_id: int | None, user: User, data: PersonData) -> User:
     """Change a person's facts and roles."""
+    keeps_admin = Role.ADMIN in {g.role for g in data.roles}
+    if actor_id == user.id and user.has_role(Role.ADMIN) and not keeps_admin:
+        raise ValidationError({"roles": _("You cannot remove your own administrator role.")})
     values = validate_person(data, existing=user)
-    if Role.ADMIN not in {g.role for g in data.roles} and _is_last_admin(user):
+    if not keeps_admin and _is_last_admin(user):
         raise ValidationError({"roles": _("The last active administrator must stay one.")})
     before = snapshot(user)
     for key, value in values.items():

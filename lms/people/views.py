@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
+from lms.audit.queries import recent_entries
 from lms.auth import services as auth_services
 from lms.auth.access import roles, signed_in
 from lms.auth.models import User
@@ -23,7 +23,9 @@ from lms.auth.policy import can_manage_users, get_visible_user_or_404
 from lms.auth.roles import Role
 from lms.extensions import db
 from lms.forms import form_status, save
+from lms.i18n import locale_code
 from lms.orgs.queries import all_districts
+from lms.pagination import paginate
 from lms.people import queries
 from lms.people.forms import NewPersonForm, PeopleFilterForm, PersonForm
 from lms.people.services import PersonData, RoleGrant, create_person, set_active, update_person
@@ -34,12 +36,7 @@ bp = Blueprint("people", __name__, template_folder="templates")
 F = TypeVar("F", bound=PersonForm)
 
 
-# Further pages than this are empty anyway; a huge page number would overflow the offset.
-MAX_PAGE = 1_000_000
-
-
-def _locale() -> str:
-    return str(get_locale())
+RECENT_AUDIT_ENTRIES = 20
 
 
 def _person_or_404(user_id: int) -> User:
@@ -51,9 +48,8 @@ def _person_or_404(user_id: int) -> User:
 @roles(Role.ADMIN, Role.HR, Role.COORDINATOR)
 def index() -> str:
     """The directory: search and filter the people the signed-in person may see."""
-    locale = _locale()
     form = PeopleFilterForm(formdata=request.args)
-    form.set_choices(queries.organisations_for(current_user), all_districts(), locale)
+    form.set_choices(queries.organisations_for(current_user), all_districts(), locale_code())
     form.validate()
     # A value that is not one of the choices (an edited URL) filters nothing.
     valid = {name: field.data if not field.errors else None for name, field in form._fields.items()}
@@ -64,13 +60,7 @@ def index() -> str:
         district_id=valid["district"],
         status=valid["status"] if valid["status"] in queries.STATUSES else "active",
     )
-    page_number = request.args.get("page", 1, type=int) or 1
-    page = db.paginate(
-        queries.people_query(current_user, filters),
-        page=min(max(page_number, 1), MAX_PAGE),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(queries.people_query(current_user, filters))
     # The filters again, for the pagination links (empty ones left out).
     args = {
         key: request.args[key]
@@ -82,7 +72,6 @@ def index() -> str:
         form=form,
         page=page,
         args=args,
-        locale=locale,
         can_manage=can_manage_users(current_user),
     )
 
@@ -96,9 +85,8 @@ def detail(user_id: int) -> str:
     return render_template(
         "people/detail.html",
         person=person,
-        locale=_locale(),
         can_manage=can_manage,
-        audit_entries=queries.recent_audit(person.id) if can_manage else [],
+        audit_entries=recent_entries("user", person.id, RECENT_AUDIT_ENTRIES) if can_manage else [],
     )
 
 
@@ -120,7 +108,7 @@ def _person_form(form_class: type[F], person: User | None = None) -> F:
         keep = [person.employer_id, *(a.scope_org_id for a in person.role_assignments)]
     form = form_class(data=data)
     form.set_choices(
-        queries.organisations_for(current_user, include=keep), all_districts(), _locale()
+        queries.organisations_for(current_user, include=keep), all_districts(), locale_code()
     )
     return form
 
@@ -162,16 +150,9 @@ def edit(user_id: int) -> str | Response | tuple[str, int]:
     person = _person_or_404(user_id)
     form = _person_form(PersonForm, person)
     if form.validate_on_submit():
-        data = _person_data(form)
-
-        def update() -> User:
-            if person.id == current_user.id and Role.ADMIN not in {g.role for g in data.roles}:
-                raise ValidationError(
-                    {"roles": _("You cannot remove your own administrator role.")}
-                )
-            return update_person(current_user.id, person, data)
-
-        saved, _person = save(form, update)
+        saved, _person = save(
+            form, lambda: update_person(current_user.id, person, _person_data(form))
+        )
         if saved:
             flash(_("The changes have been saved."), "success")
             return redirect(url_for("people.detail", user_id=person.id))

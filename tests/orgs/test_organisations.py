@@ -138,6 +138,7 @@ def test_bad_filter_values_are_ignored_not_a_crash(client, admin):
     assert response.status_code in (200, 422)
     assert org.id in row_ids(response.get_data(as_text=True))
     assert client.get("/organisations?page=999").status_code == 200
+    assert client.get("/organisations?page=99999999999999999999").status_code == 200
 
 
 def test_pagination_keeps_filters(app, client, admin):
@@ -195,6 +196,10 @@ def test_detail_shows_facts_children_people_link_and_changes(client, admin):
     assert f'href="/people?organisation={org.id}"' in html
     assert "organisation.created" in html
     assert f'href="/audit?entity_type=organisation&amp;entity_id={org.id}"' in html
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert "南京市示范性指导服务中心" in title
+    assert "<form" not in title
+    assert html.count('id="deactivate-form"') == 1
 
 
 # Create ---------------------------------------------------------------------------------------

@@ -114,6 +114,20 @@ def test_every_problem_is_reported_as_field_message(runner):
     assert find("ok@example.org") is None
 
 
+def test_an_organisation_name_shared_by_two_is_refused(runner):
+    factories.OrganisationFactory(code="DUP1", name="同名园")
+    factories.OrganisationFactory(code="DUP2", name="同名园")
+    db.session.commit()
+    args = ["users", "create", "--email", "ok@example.org", "--name", "甲", "--role", "trainee"]
+    result = runner.invoke(args=[*args, "--org", "同名园"], input=PASSWORD + "\n")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("org: ")
+    assert find("ok@example.org") is None
+    result = runner.invoke(args=[*args, "--org", "dup2"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert find("ok@example.org").employer.code == "DUP2"
+
+
 def test_a_weak_password_or_a_taken_email_is_refused(runner, make_user):
     result = runner.invoke(
         args=["users", "create", "--email", "a@example.org", "--name", "甲", "--role", "trainee"],

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import url_for
-from rq import SimpleWorker
 
 from lms import jobs
 from lms.auth.models import User
@@ -17,18 +16,9 @@ from lms.extensions import db
 from lms.people import roster
 from lms.people.roster_jobs import upload_path
 from tests import factories
+from tests.conftest import run_queued_jobs
 
 HEADER = "name,email,phone,employer,district,roles\n"
-
-
-def run_queued_jobs(app) -> None:
-    """With Redis (CI), work the queue in this process as `lms worker` would.
-
-    Without Redis the jobs have already run, in-process, when ``enqueue`` returned.
-    """
-    if app.config.get("REDIS_URL"):
-        worker = SimpleWorker([jobs.get_queue("default")], connection=jobs.redis_connection())
-        worker.work(burst=True)
 
 
 def count(model) -> int:
@@ -162,6 +152,21 @@ def test_unknown_values_are_errors_naming_the_column(places, cells, column):
         roster.import_roster(HEADER + cells + "\n", None)
     assert [(e.row, e.column) for e in excinfo.value.row_errors] == [(2, column)]
     assert user("a@example.org") is None
+
+
+def test_organisations_are_found_by_code_or_name_but_namesakes_are_refused(english, places):
+    factories.OrganisationFactory(code="DUP1", name="同名园")
+    factories.OrganisationFactory(code="DUP2", name="同名园")
+    db.session.commit()
+    text = HEADER + "张三,z3@example.org,,同名园,,\n"
+    with pytest.raises(roster.RosterInvalid) as excinfo:
+        roster.import_roster(text, None)
+    assert errors_of(excinfo) == [
+        "row 2, column employer: Several organisations have this name; use the code instead."
+    ]
+    result = roster.import_roster(HEADER + "张三,z3@example.org,,dup2,,\n", None)
+    assert result.created == 1
+    assert user("z3@example.org").employer.code == "DUP2"
 
 
 def test_all_errors_are_reported_at_once(places):
