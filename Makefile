@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test` (plus `make bench` later).
+# The two commands of the README: `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CATALOGUES := $(wildcard lms/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install translations extract lint format clean-venv
+.PHONY: run test install translations extract lint format
 
 run: install translations
 	$(BIN)/lms db upgrade
@@ -14,9 +14,7 @@ run: install translations
 	$(BIN)/lms demo
 	$(BIN)/lms run --host 127.0.0.1 --port 5000
 
-test: install translations
-	$(BIN)/ruff check lms tests migrations
-	$(BIN)/ruff format --check lms tests migrations
+test: install translations lint
 	$(BIN)/pytest
 
 install: $(STAMP)

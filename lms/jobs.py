@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, url_for
+from flask import Blueprint, abort, current_app, has_app_context, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from rq import Queue
@@ -109,9 +109,9 @@ class JobContext:
 # Queue access -------------------------------------------------------------------------------
 
 
-def redis_connection(app: Flask | None = None) -> redis.Redis:
+def redis_connection() -> redis.Redis:
     """The app's Redis: the configured server, or an in-memory one in embedded mode."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     conn = app.extensions.get("lms_redis")
     if conn is None:
         url = app.config.get("REDIS_URL")
@@ -125,11 +125,10 @@ def redis_connection(app: Flask | None = None) -> redis.Redis:
     return conn
 
 
-def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    is_async = bool(app.config.get("REDIS_URL"))
-    prefix = app.config.get("JOB_QUEUE_PREFIX", "lms")
-    return Queue(f"{prefix}:{name}", connection=redis_connection(app), is_async=is_async)
+def get_queue(name: str = "default") -> Queue:
+    is_async = bool(current_app.config.get("REDIS_URL"))
+    prefix = current_app.config.get("JOB_QUEUE_PREFIX", "lms")
+    return Queue(f"{prefix}:{name}", connection=redis_connection(), is_async=is_async)
 
 
 def enqueue(
@@ -169,8 +168,6 @@ def execute(job_id: str) -> None:
     A finished job is not run again; a failed or interrupted one is run again from the start,
     relying on the job function's idempotence.
     """
-    from flask import has_app_context
-
     if has_app_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
     else:  # pragma: no cover - a worker started outside `lms worker`
@@ -181,7 +178,7 @@ def execute(job_id: str) -> None:
         job = db.session.get(Job, job_id)
         if job is None or job.state == FINISHED:
             return
-        func = import_string(JOB_FUNCTIONS[job.kind].replace(":", "."))
+        func = import_string(JOB_FUNCTIONS[job.kind])
         job.state, job.started_at, job.progress, job.message = RUNNING, utcnow(), 0, ""
         db.session.commit()
         try:
@@ -191,7 +188,7 @@ def execute(job_id: str) -> None:
             log.exception("job %s (%s) failed", job_id, job.kind)
             job = db.session.get(Job, job_id)
             job.state, job.finished_at = FAILED, utcnow()
-            job.message = job.message or _("The job failed: %(error)s", error=str(error)[:500])
+            job.message = _("The job failed: %(error)s", error=str(error)[:500])
             db.session.commit()
             raise
         job.state, job.progress, job.finished_at = FINISHED, 100, utcnow()
@@ -205,10 +202,13 @@ def execute(job_id: str) -> None:
 bp = Blueprint("jobs", __name__, template_folder="templates")
 
 
-def _visible_job_or_404(job_id: str) -> Job:
+def visible_job_or_404(job_id: str, kind: str | None = None) -> Job:
+    """A job of the signed-in person (administrators: anyone's), else 404 as if missing."""
     job = db.session.get(Job, job_id)
-    if job is None or (
-        job.requested_by_id != current_user.id and not current_user.has_role(Role.ADMIN)
+    if (
+        job is None
+        or (kind is not None and job.kind != kind)
+        or (job.requested_by_id != current_user.id and not current_user.has_role(Role.ADMIN))
     ):
         abort(404)
     return job
@@ -218,7 +218,7 @@ def _visible_job_or_404(job_id: str) -> Job:
 @signed_in
 def status(job_id: str) -> Response:
     """A job's state and progress as JSON."""
-    job = _visible_job_or_404(job_id)
+    job = visible_job_or_404(job_id)
     data = job.as_dict()
     data["panel_url"] = url_for("jobs.panel", job_id=job.id)
     return jsonify(data)
@@ -228,5 +228,5 @@ def status(job_id: str) -> Response:
 @signed_in
 def panel(job_id: str) -> str:
     """The progress panel (an htmx fragment that refreshes itself until the job is done)."""
-    job = _visible_job_or_404(job_id)
+    job = visible_job_or_404(job_id)
     return render_template("jobs/panel.html", job=job)

@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
+from rq import SimpleWorker
 
-from lms import create_app
+from lms import create_app, jobs
 from lms.config import normalise_database_url
 from lms.extensions import db
 from tests import factories
@@ -189,6 +190,17 @@ class QueryCounter:
 def count_queries(transaction: sa.Connection) -> QueryCounter:
     """``with count_queries as q: client.get(...)``, then ``q.count``."""
     return QueryCounter(transaction)
+
+
+def run_queued_jobs(app: Flask) -> None:
+    """With Redis (CI), work the queue in this process as `lms worker` would.
+
+    Without Redis the jobs have already run, in-process, when ``enqueue`` returned.
+    """
+    if app.config.get("REDIS_URL"):
+        SimpleWorker([jobs.get_queue("default")], connection=jobs.redis_connection()).work(
+            burst=True
+        )
 
 
 def form_errors(html: str) -> list[str]:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-# Verified against when the email is unknown, so that both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that both cases take the same time.
+
+    Made on first use rather than at import: every command and worker imports this module.
+    """
+    return _hasher.hash("not a real password")
 
 
 def hash_password(password: str) -> str:
@@ -18,7 +27,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; an account without a password never matches."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -139,11 +139,14 @@ def test_old_hash_parameters_are_upgraded_on_sign_in(client, make_user):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    user = make_user("trainee", password_hash=weak.hash("correct horse battery"))
+    old_hash = weak.hash("correct horse battery")
+    user = make_user("trainee", password_hash=old_hash)
     assert client.login(user).status_code == 302
     db.session.refresh(user)
-    assert user.password_hash != weak.hash("x") and "m=8192" not in user.password_hash
+    assert user.password_hash != old_hash
+    assert "m=8192" not in user.password_hash
     assert user.password_hash.startswith("$argon2id$")
+    assert client.login(user).status_code == 302  # the new hash still verifies
 
 
 def test_hash_is_argon2id():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from lms import create_app
 from lms.auth.access import public
@@ -17,12 +16,13 @@ def test_healthz_answers_after_a_database_round_trip(client):
     assert response.get_json()["status"] == "ok"
 
 
-def test_healthz_reports_503_when_the_database_fails(app, client, monkeypatch):
-    def broken(*args, **kwargs):
-        raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is down"))
-
-    monkeypatch.setattr(db.session, "execute", broken)
-    response = client.get("/healthz")
+def test_healthz_reports_503_when_the_database_fails(tmp_path):
+    """A database that cannot be opened (a real failure, not a mock) answers 503."""
+    unreachable = f"sqlite:///{tmp_path / 'no such folder' / 'lms.sqlite3'}"
+    broken = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": unreachable}
+    )
+    response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
 
