@@ -50,11 +50,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from lms.assessments.grading_views import bp as grading_bp
+    from lms.assessments.views import bp as quizzes_bp
     from lms.audit.views import bp as audit_bp
     from lms.auth.views import bp as auth_bp
     from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.jobs import bp as jobs_bp
+    from lms.learning.cohort_views import bp as cohorts_bp
+    from lms.learning.programme_views import bp as programmes_bp
+    from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
     from lms.orgs.views import bp as orgs_bp
     from lms.people.roster_views import bp as roster_bp
@@ -70,6 +75,11 @@ def register_blueprints(app: Flask) -> None:
         jobs_bp,
         catalog_bp,
         authoring_bp,
+        programmes_bp,
+        cohorts_bp,
+        learning_bp,
+        quizzes_bp,
+        grading_bp,
     ):
         app.register_blueprint(bp)
 

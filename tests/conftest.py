@@ -206,3 +206,12 @@ def run_queued_jobs(app: Flask) -> None:
 def form_errors(html: str) -> list[str]:
     """The field error messages shown on a page."""
     return re.findall(r'class="field-error">([^<]*)<', html)
+
+
+@pytest.fixture
+def learning_world(app: Flask) -> Any:
+    """A course, quiz, practical, programme and cohort with one enrolled trainee
+    (see :mod:`tests.builders`)."""
+    from tests.builders import build_learning_world
+
+    return build_learning_world()
