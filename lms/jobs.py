@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # kind -> "module:function"; each feature adds its own.
 JOB_FUNCTIONS: dict[str, str] = {
     "users.import_roster": "lms.people.roster_jobs:import_roster",
+    "cohorts.enrol_csv": "lms.learning.enrolment_jobs:enrol_csv",
 }
 
 QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"

@@ -1,7 +1,8 @@
 """``lms courses``: check, import and export the course files (see courses/README.md).
 
 ``check`` and ``import`` print every problem to stderr as ``path:line: message`` and exit 1
-without writing anything; ``import`` then commits once, after everything was checked.
+without writing anything; ``import`` then commits once, after everything was checked. Given
+the whole folder, both also read ``programmes.toml`` (competencies and programmes).
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ def check_command(path: Path) -> None:
             quizzes=sum(len(m.quizzes) for c in tree.courses for m in c.modules),
         )
     )
+    if tree.programmes is not None:
+        click.echo(
+            _(
+                "programmes.toml: %(competencies)d competencies, %(programmes)d programme(s); "
+                "%(practicals)d practical assessment(s) in the courses.",
+                competencies=len(tree.programmes.competencies),
+                programmes=len(tree.programmes.programmes),
+                practicals=sum(len(c.practicals) for c in tree.courses),
+            )
+        )
 
 
 def _describe(outcome: CourseOutcome) -> str:
@@ -87,6 +98,16 @@ def _describe(outcome: CourseOutcome) -> str:
     return text
 
 
+def _describe_programme(code: str, state: str) -> str:
+    if state == "created":
+        return _("Programme %(code)s: created", code=code)
+    if state == "updated":
+        return _("Programme %(code)s: updated from programmes.toml", code=code)
+    if state == "archived":
+        return _("Programme %(code)s: archived (no longer in programmes.toml)", code=code)
+    return _("Programme %(code)s: unchanged", code=code)
+
+
 @courses_group.command("import")
 @click.argument("path", type=PATH_ARGUMENT)
 def import_command(path: Path) -> None:
@@ -108,6 +129,19 @@ def import_command(path: Path) -> None:
                 dir=source_dir or "-",
             )
         )
+    if result.competencies is not None:
+        click.echo(
+            _(
+                "Competencies: %(total)d (%(created)d created, %(updated)d updated, "
+                "%(archived)d archived)",
+                total=result.competencies.total,
+                created=len(result.competencies.created),
+                updated=len(result.competencies.updated),
+                archived=len(result.competencies.archived),
+            )
+        )
+    for programme in result.programmes:
+        click.echo(_describe_programme(programme.code, programme.state))
     click.echo(
         _("Imported in %(seconds).1f s.", seconds=time.monotonic() - started),
         err=True,

@@ -1,8 +1,10 @@
 """The catalogue: browse and search courses, a course's outline, lesson pages, course files.
 
-Until enrolment exists (the learning feature), every signed-in person reads published
-courses; drafts are seen by their owners and administrators only. Lesson pages show the
-HTML stored when the version was saved: no Markdown is rendered here.
+Every signed-in person reads published courses; drafts are seen by their owners and
+administrators only. People enrolled in a course (see :mod:`lms.learning.access`) also see
+their progress on the course page and "mark complete" on lesson pages; others get a link to
+the cohorts open for the course. Lesson pages show the HTML stored when the version was
+saved: no Markdown is rendered here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from lms.catalog.models import Course
 from lms.catalog.services import can_edit_course
 from lms.forms import form_status
 from lms.i18n import locale_code
+from lms.learning.access import is_enrolled_in_course
+from lms.learning.dashboard import enrolled_course
+from lms.learning.progress import lesson_state
 from lms.pagination import paginate
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -90,10 +95,16 @@ def index() -> tuple[str, int]:
 @bp.route("/courses/<code>")
 @signed_in
 def course(code: str) -> str:
-    """A course's facts, prerequisites and outline, with a link to its first lesson."""
+    """A course's facts, prerequisites and outline, with a link to its first lesson; for an
+    enrolled person their progress, quizzes and practical assessments, for others a link to
+    the open cohorts."""
     course = _visible_course_or_404(code)
     outline = queries.course_outline(course)
     first = next((lesson for m in outline for lesson in m.lessons), None)
+    status = None
+    if is_enrolled_in_course(current_user.id, course.id):
+        lesson_ids = [lesson.id for m in outline for lesson in m.lessons]
+        status = enrolled_course(current_user.id, course.id, lesson_ids)
     edit_url = None
     if can_edit_course(current_user, course):
         edit_url = url_for("authoring.course", code=course.code)
@@ -106,6 +117,7 @@ def course(code: str) -> str:
         lesson_count=sum(len(m.lessons) for m in outline),
         prerequisites=queries.prerequisites_of(course),
         edit_url=edit_url,
+        status=status,
     )
 
 
@@ -114,8 +126,9 @@ def course(code: str) -> str:
 def lesson(code: str, lesson_id: int) -> str:
     """A lesson's published version, its contents and the lessons before and after it.
 
-    Two queries besides loading the signed-in person: the lesson with its module, course
-    and published version, and the course's lesson order.
+    Three queries besides loading the signed-in person: the lesson with its module, course
+    and published version, the course's lesson order, and the reader's enrolment and
+    progress (an enrolled reader gets "mark complete" and the page reports reading time).
     """
     lesson = queries.lesson_in_course(code, lesson_id)
     if lesson is None or not queries.is_readable(lesson):
@@ -137,6 +150,7 @@ def lesson(code: str, lesson_id: int) -> str:
         position=next((i for i, e in enumerate(sequence, 1) if e.id == lesson.id), None),
         total=len(sequence),
         content_lang=queries.content_language(version.title, version.html),
+        state=lesson_state(current_user.id, lesson.id, course.id),
     )
 
 

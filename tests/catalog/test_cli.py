@@ -14,6 +14,7 @@ from lms.assessments.gift import parse_gift
 from lms.catalog.models import Course, Lesson, LessonVersion, Module, Quiz
 from lms.extensions import db
 from tests.catalog import REPOSITORY_COURSES, copy_fixtures, course, edit, row_counts, snapshot
+from tests.catalog.test_learning_content import learning_tree
 
 
 @pytest.fixture
@@ -111,6 +112,29 @@ def test_export_then_import_with_the_commands(runner, in_tmp, english):
     assert snapshot() == before
 
 
+def test_import_prints_competencies_and_programmes(runner, tmp_path, english):
+    tree = learning_tree(tmp_path)
+    result = runner.invoke(args=["courses", "import", str(tree)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-3:] == [
+        "Competencies: 3 (3 created, 0 updated, 0 archived)",
+        "Programme TEST-QUAL: created",
+        "Programme TEST-CE: created",
+    ]
+    edit(tree / "programmes.toml", 'title = "测试继续教育"', 'title = "改名"')
+    edit(tree / "programmes.toml", 'title_en = "Observes and records"', 'title_en = "Observes"')
+
+    result = runner.invoke(args=["courses", "import", str(tree)])
+
+    assert result.stdout.splitlines() == [
+        "TEST-ADV-2: unchanged (1 lessons, 0 new versions, 0 archived)",
+        "TEST-BASICS-1: unchanged (3 lessons, 0 new versions, 0 archived)",
+        "Competencies: 3 (0 created, 1 updated, 0 archived)",
+        "Programme TEST-QUAL: unchanged",
+        "Programme TEST-CE: updated from programmes.toml",
+    ]
+
+
 def test_export_an_unknown_course(runner, tmp_path, english):
     result = runner.invoke(args=["courses", "export", "NOPE-1", str(tmp_path)])
     assert result.exit_code == 1
@@ -132,6 +156,10 @@ def test_the_repository_courses_check_clean(runner, english):
     result = runner.invoke(args=["courses", "check", str(REPOSITORY_COURSES)])
     assert result.stderr == ""
     assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        "programmes.toml: 12 competencies, 3 programme(s); 2 practical assessment(s) in the "
+        "courses."
+    )
 
 
 def test_the_repository_has_five_courses_with_quizzes_in_every_module():
@@ -154,7 +182,14 @@ def test_the_repository_courses_import_quickly_and_twice_changes_nothing(
 ):
     result = runner.invoke(args=["courses", "import", str(REPOSITORY_COURSES)])
     assert result.exit_code == 0, result.output
-    assert all(": created (" in line for line in result.stdout.splitlines())
+    lines = result.stdout.splitlines()
+    assert all(": created (" in line for line in lines[: len(COURSE_FOLDERS)])
+    assert lines[len(COURSE_FOLDERS) :] == [
+        "Competencies: 12 (12 created, 0 updated, 0 archived)",
+        "Programme PRE-QUAL: created",
+        "Programme INS-CE: created",
+        "Programme LT-PROG: created",
+    ]
     courses = db.session.scalar(sa.select(sa.func.count()).select_from(Course))
     assert courses >= len(COURSE_FOLDERS)
     lessons = db.session.scalar(sa.select(sa.func.count()).select_from(Lesson))
@@ -168,7 +203,15 @@ def test_the_repository_courses_import_quickly_and_twice_changes_nothing(
         result = runner.invoke(args=["courses", "import", str(REPOSITORY_COURSES)])
 
     assert result.exit_code == 0, result.output
-    assert all(": unchanged (" in line for line in result.stdout.splitlines())
+    lines = result.stdout.splitlines()
+    assert all(": unchanged (" in line for line in lines[: len(COURSE_FOLDERS)])
+    assert lines[len(COURSE_FOLDERS) :] == [
+        "Competencies: 12 (0 created, 0 updated, 0 archived)",
+        "Programme PRE-QUAL: unchanged",
+        "Programme INS-CE: unchanged",
+        "Programme LT-PROG: unchanged",
+    ]
     assert snapshot() == before
-    # Loading what is stored takes a fixed number of queries, whatever the number of lessons.
-    assert queries.count <= 20, queries.statements
+    # Loading what is stored takes a fixed number of queries, whatever the number of lessons,
+    # competencies, practicals and programmes (two per course refresh its search text).
+    assert queries.count <= 27, queries.statements

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from lms.assessments.models import Practical
 from lms.catalog.exporter import ExportError, export_course, find_course
 from lms.catalog.importer import check_tree, import_tree
-from lms.catalog.models import Course, Module
+from lms.catalog.models import Course, Module, Quiz
 from lms.extensions import db
 from tests.catalog import FIXTURES, course, lesson, snapshot
 from tests.catalog.conftest import SAMPLE_SVG, add_lesson
+from tests.catalog.test_learning_content import learning_snapshot, learning_tree
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -159,3 +161,65 @@ def test_an_image_missing_from_the_file_store_fails_the_export(tmp_path: Path, e
     with pytest.raises(ExportError, match="missing from the file store"):
         export_course(find_course("TEST-BASICS-1"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quiz_settings_practicals_and_lesson_competencies_round_trip(tmp_path: Path):
+    tree = learning_tree(tmp_path)
+    import_tree(tree)
+    db.session.commit()
+    before = learning_snapshot()
+
+    result = export_course(find_course("TEST-BASICS-1"), tmp_path / "out")
+
+    assert result.practicals == 1
+    original, exported = files(tree / "mini-basics"), files(result.folder)
+    assert set(exported) == set(original)
+    data = tomllib.loads(exported["course.toml"].decode())
+    assert data == tomllib.loads(original["course.toml"].decode())
+    assert data["modules"][0]["quizzes"]["quiz"] == {
+        "pass_mark": 70,
+        "time_limit": 10,
+        "shuffle_questions": True,
+        "draw": [{"category": "入门", "count": 2}],
+        "competencies": {"入门": ["K-DEV"]},
+    }
+    assert "quizzes" not in data["modules"][1]  # every setting is the default
+    assert data["practicals"][0]["criteria"][0]["competencies"] == ["S-OBS"]
+    # The lesson naming competencies is written back byte for byte.
+    assert exported["01-intro/01-welcome.md"] == original["01-intro/01-welcome.md"]
+
+    (tmp_path / "out/programmes.toml").write_bytes((tree / "programmes.toml").read_bytes())
+    export_course(find_course("TEST-ADV-2"), tmp_path / "out")
+    assert check_tree(tmp_path / "out").problems == []
+    result = import_tree(tmp_path / "out")
+    db.session.commit()
+
+    assert [o.state for o in result.courses] == ["unchanged", "unchanged"]
+    assert learning_snapshot() == before
+
+
+def test_a_browser_quiz_setting_and_an_archived_practical_are_exported_as_they_are(
+    tmp_path: Path,
+):
+    tree = learning_tree(tmp_path)
+    import_tree(tree)
+    db.session.commit()
+    quiz = db.session.scalar(sa.select(Quiz).where(Quiz.key == "check"))
+    quiz.max_attempts, quiz.shuffle_answers = 0, False
+    db.session.add(
+        Practical(
+            course_id=course("TEST-BASICS-1").id,
+            key="old",
+            title="旧考核",
+            levels=[],
+            criteria=[],
+            archived=True,
+        )
+    )
+    db.session.commit()
+
+    result = export_course(find_course("TEST-BASICS-1"), tmp_path / "out")
+
+    data = tomllib.loads((result.folder / "course.toml").read_text("utf-8"))
+    assert data["modules"][1]["quizzes"]["check"] == {"max_attempts": 0, "shuffle_answers": False}
+    assert [p["key"] for p in data["practicals"]] == ["observation"]

@@ -210,7 +210,8 @@ def test_removed_modules_and_quizzes_are_archived_and_changed_quizzes_updated(tm
     shutil.rmtree(tree / "mini-basics/02-practice")
     toml = tree / "mini-basics/course.toml"
     text = toml.read_text()
-    toml.write_text(text[: text.index('[[modules]]\ndir = "02-practice"')])
+    cut = text.index('[[modules]]\ndir = "02-practice"'), text.index("[[practicals]]")
+    toml.write_text(text[: cut[0]] + text[cut[1] :])
     quiz_file = tree / "mini-basics/01-intro/quiz.gift"
     quiz_file.write_text(
         quiz_file.read_text().replace("// title: 入门测验", "// title: 新的测验")
@@ -343,9 +344,10 @@ def test_course_toml_problems_point_at_their_lines(tmp_path: Path, english):
         f"{toml}:2: code test basics: use capitals, digits and dashes (A-Z 0-9 -), at most 32",
         f"{toml}:13: unknown level expert (use foundation, intermediate, advanced)",
         f"{toml}:14: unknown key colour (expected one of: ce_hours, code, level, modules, "
-        "partner, prerequisites, summary, summary_en, title, title_en, track)",
+        "partner, practicals, prerequisites, summary, summary_en, title, title_en, track)",
         f"{toml}:17: title_en is required",
-        f"{toml}:23: module folder {tree}/mini-basics/02-nowhere not found",
+        f"{toml}:{line_of(toml, '02-nowhere')}: module folder {tree}/mini-basics/02-nowhere "
+        "not found",
     ]
 
 
@@ -499,7 +501,11 @@ def test_lesson_front_matter_problems(english):
     assert sorted(source.problems) == [
         (3, "minutes must be between 1 and 240"),
         (4, "objectives needs at least 1 item(s)"),
-        (5, "unknown key extra (expected one of: minutes, objectives, title, title_en)"),
+        (
+            5,
+            "unknown key extra (expected one of: competencies, minutes, objectives, title, "
+            "title_en)",
+        ),
         (6, "the lesson has no text after the front matter"),
     ]
     source = parse_lesson('+++\ntitle = ""\nminutes = "10"\nobjectives = "x"\n+++\n\n正文\n')

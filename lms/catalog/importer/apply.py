@@ -11,6 +11,9 @@ same files again writes nothing: no new versions, no updated timestamps, no audi
 - Images go to the file store before the lessons are stored, so their URLs resolve; a new
   version keeps the HTML the reader rendered (every image it shows was checked).
 - Courses missing from a full tree are left alone: folders may be imported one at a time.
+- Quiz settings are set on the quizzes; practicals are matched by (course, key) and, like
+  lessons, archived when they leave the files; the competencies a lesson's front matter names
+  replace its links (``lesson_competencies``), which are not part of its versions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from lms.assessments.models import Practical
 from lms.audit import services as audit
 from lms.catalog import files as images
 from lms.catalog.importer.lesson_source import same_content
@@ -36,6 +40,7 @@ from lms.catalog.services import (
     save_version,
 )
 from lms.extensions import db
+from lms.learning.models import Competency, lesson_competencies
 
 ORIGIN = "files"
 
@@ -66,6 +71,9 @@ class ImportResult:
     courses: list[CourseOutcome]
     # Courses from files that a full-tree import did not find: (code, source folder).
     untouched: list[tuple[str, str | None]] = field(default_factory=list)
+    # Set by :func:`lms.catalog.importer.import_tree` when the tree has a programmes.toml.
+    competencies: Any = None  # lms.learning.programme_files_apply.CompetencyOutcome
+    programmes: list[Any] = field(default_factory=list)  # ...ProgrammeOutcome
 
 
 def apply_tree(tree: Tree, actor_id: int | None = None) -> ImportResult:
@@ -100,12 +108,18 @@ def apply_tree(tree: Tree, actor_id: int | None = None) -> ImportResult:
     db.session.flush()
 
     _set_prerequisites(tree, courses, outcomes)
-    assets = _assets_by_course([c.id for c in courses.values()])
+    course_ids = [c.id for c in courses.values()]
+    assets = _assets_by_course(course_ids)
+    practicals = _practicals_by_course(course_ids)
+    links = _competency_links(course_ids)
+    competency_ids = _competency_ids(tree)
     for spec in tree.courses:
         course, outcome = courses[spec.code], outcomes[spec.code]
         _apply_assets(course, spec, assets.get(course.id, {}), outcome)
         _apply_modules(course, spec, outcome, actor_id)
+        _apply_practicals(course, spec, practicals.get(course.id, {}), outcome)
         db.session.flush()
+        _apply_competency_links(course, spec, links, competency_ids, outcome)
         before = course.search_text
         refresh_search_text(course)
         if course.search_text != before and not outcome.created:
@@ -308,43 +322,134 @@ def _apply_quizzes(module: Module, spec: ModuleSpec, outcome: CourseOutcome) -> 
     by_key = {quiz.key: quiz for quiz in module.quizzes}
     wanted = {quiz.key for quiz in spec.quizzes}
     for position, quiz_spec in enumerate(spec.quizzes):
-        questions = _json(quiz_spec.questions)
+        values = {
+            "title": quiz_spec.title,
+            "position": position,
+            "source": quiz_spec.source,
+            "source_hash": quiz_spec.source_hash,
+            "questions": quiz_spec.questions,
+            "archived": False,
+            **quiz_spec.settings.as_columns(),
+        }
         quiz = by_key.get(quiz_spec.key)
         if quiz is None:
-            db.session.add(
-                Quiz(
-                    module=module,
-                    key=quiz_spec.key,
-                    title=quiz_spec.title,
-                    position=position,
-                    source=quiz_spec.source,
-                    source_hash=quiz_spec.source_hash,
-                    questions=questions,
-                )
-            )
+            db.session.add(Quiz(module=module, key=quiz_spec.key, **_json(values)))
             outcome.count("new_quizzes")
             continue
-        changed = False
-        for name, value in (
-            ("title", quiz_spec.title),
-            ("position", position),
-            ("source", quiz_spec.source),
-            ("source_hash", quiz_spec.source_hash),
-            ("archived", False),
-        ):
-            if getattr(quiz, name) != value:
-                setattr(quiz, name, value)
-                changed = True
-        if _json(quiz.questions) != questions:
-            quiz.questions = questions
-            changed = True
-        if changed:
+        if _update(quiz, values):
             outcome.count("quizzes")
     for quiz in module.quizzes:
         if quiz.key not in wanted and not quiz.archived:
             quiz.archived = True
             outcome.archived += 1
             outcome.count("archived_quizzes")
+
+
+def _update(row: Any, values: dict[str, Any]) -> bool:
+    """Set the columns that differ (JSON compared as it reads back); whether any did."""
+    changed = False
+    for name, value in values.items():
+        if _json(getattr(row, name)) != _json(value):
+            setattr(row, name, _json(value))
+            changed = True
+    return changed
+
+
+def _practicals_by_course(course_ids: list[int]) -> dict[int, dict[str, Practical]]:
+    found: dict[int, dict[str, Practical]] = {}
+    if course_ids:
+        for practical in db.session.scalars(
+            sa.select(Practical).where(Practical.course_id.in_(course_ids))
+        ):
+            found.setdefault(practical.course_id, {})[practical.key] = practical
+    return found
+
+
+def _apply_practicals(
+    course: Course, spec: CourseSpec, stored: dict[str, Practical], outcome: CourseOutcome
+) -> None:
+    """Practicals by key; one no longer in the files is archived (results point at it)."""
+    for position, item in enumerate(spec.practicals):
+        values = {
+            "title": item.title,
+            "title_en": item.title_en,
+            "instructions": item.instructions,
+            "levels": item.levels,
+            "criteria": item.criteria,
+            "pass_points": item.pass_points,
+            "min_points": item.min_points,
+            "position": position,
+            "archived": False,
+        }
+        practical = stored.get(item.key)
+        if practical is None:
+            db.session.add(Practical(course_id=course.id, key=item.key, **_json(values)))
+            outcome.count("new_practicals")
+        elif _update(practical, values):
+            outcome.count("practicals")
+    wanted = {item.key for item in spec.practicals}
+    for key, practical in sorted(stored.items()):
+        if key not in wanted and not practical.archived:
+            practical.archived = True
+            outcome.archived += 1
+            outcome.count("archived_practicals")
+
+
+def _competency_ids(tree: Tree) -> dict[str, int]:
+    codes = {ref.code for spec in tree.courses for ref in spec.competency_refs}
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        sa.select(Competency.code, Competency.id).where(Competency.code.in_(codes))
+    )
+    return dict(rows.all())
+
+
+def _competency_links(course_ids: list[int]) -> dict[int, set[int]]:
+    """The competency ids linked to each lesson of these courses."""
+    found: dict[int, set[int]] = {}
+    if course_ids:
+        rows = db.session.execute(
+            sa.select(lesson_competencies.c.lesson_id, lesson_competencies.c.competency_id)
+            .join(Lesson, Lesson.id == lesson_competencies.c.lesson_id)
+            .join(Module, Module.id == Lesson.module_id)
+            .where(Module.course_id.in_(course_ids))
+        )
+        for lesson_id, competency_id in rows:
+            found.setdefault(lesson_id, set()).add(competency_id)
+    return found
+
+
+def _apply_competency_links(
+    course: Course,
+    spec: CourseSpec,
+    links: dict[int, set[int]],
+    competency_ids: dict[str, int],
+    outcome: CourseOutcome,
+) -> None:
+    """Each lesson of the files is linked to the competencies its front matter names."""
+    modules = {module.key: module for module in course.modules}
+    table = lesson_competencies
+    for module_spec in spec.modules:
+        lessons = {lesson.key: lesson for lesson in modules[module_spec.key].lessons}
+        for lesson_spec in module_spec.lessons:
+            lesson_id = lessons[lesson_spec.key].id
+            wanted = {competency_ids[code] for code in lesson_spec.competencies}
+            have = links.get(lesson_id, set())
+            if wanted == have:
+                continue
+            if have - wanted:
+                db.session.execute(
+                    table.delete().where(
+                        table.c.lesson_id == lesson_id,
+                        table.c.competency_id.in_(have - wanted),
+                    )
+                )
+            for competency_id in sorted(wanted - have):
+                db.session.execute(
+                    table.insert().values(lesson_id=lesson_id, competency_id=competency_id)
+                )
+            outcome.count("lesson_competencies")
 
 
 def _untouched(codes: list[str]) -> list[tuple[str, str | None]]:

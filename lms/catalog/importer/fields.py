@@ -65,9 +65,10 @@ class Fields:
             )
         return value
 
-    def integer(self, key: str, low: int, high: int) -> int | None:
+    def integer(self, key: str, low: int, high: int, *, required: bool = True) -> int | None:
         if key not in self.data:
-            self.report(key, _("%(key)s is required", key=key))
+            if required:
+                self.report(key, _("%(key)s is required", key=key))
             return None
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, int):
@@ -95,3 +96,51 @@ class Fields:
         if len(value) < min_items:
             self.report(key, _("%(key)s needs at least %(n)d item(s)", key=key, n=min_items))
         return list(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            self.report(key, _("%(key)s must be true or false", key=key))
+            return default
+        return value
+
+    def choice(self, key: str, choices: Iterable[str], *, required: bool = True) -> str | None:
+        """A string out of ``choices``; None when missing (after reporting if required)."""
+        choices = list(choices)
+        value = self.text(key, required=required, max_length=32)
+        if not value:
+            return None
+        if value not in choices:
+            self.report(
+                key,
+                _(
+                    "unknown %(key)s %(value)s (use %(choices)s)",
+                    key=key,
+                    value=value,
+                    choices=", ".join(choices),
+                ),
+            )
+            return None
+        return value
+
+    def tables(self, key: str, *, required: bool = False) -> list[dict[str, Any]]:
+        """An array of tables (``[[key]]`` or a list of inline tables)."""
+        if key not in self.data:
+            if required:
+                self.report(key, _("%(key)s is required", key=key))
+            return []
+        value = self.data[key]
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.report(key, _("%(key)s must be a list of tables", key=key))
+            return []
+        return value
+
+    def table(self, key: str) -> dict[str, Any]:
+        """A table (``[parent.key]`` or an inline table); empty when missing."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            self.report(key, _("%(key)s must be a table", key=key))
+            return {}
+        return value

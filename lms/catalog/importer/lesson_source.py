@@ -4,11 +4,15 @@ Reading gives a :class:`~lms.catalog.services.LessonContent` and the problems fo
 with its line in the ``.md`` file; writing gives back the same file (the exporter's format).
 The body is normalised the same way in both directions (Unix line ends, no blank lines at
 the start, one line end at the end), so that export then import compares equal.
+
+The front matter may name the ``competencies`` the lesson evidences; they are not part of
+the lesson's versioned content but links of the lesson (``lesson_competencies``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -18,7 +22,8 @@ from lms.catalog.importer.fields import Fields
 from lms.catalog.services import MAX_MINUTES, MIN_MINUTES, LessonContent
 
 FENCE = "+++"
-KEYS = ("title", "title_en", "minutes", "objectives")
+KEYS = ("title", "title_en", "minutes", "objectives", "competencies")
+COMPETENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")  # use with fullmatch
 _FENCE_LINE = re.compile(r"^\+\+\+[ \t]*$")
 
 
@@ -29,6 +34,7 @@ class LessonSource:
     content: LessonContent | None
     body_first_line: int = 1  # file line of the body's first line
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    competencies: list[tuple[str, int]] = field(default_factory=list)  # (code, file line)
 
     def line_of(self, needle: str) -> int:
         """The file line of the first body line containing ``needle`` (else the body's first)."""
@@ -100,6 +106,13 @@ def parse_lesson(text: str) -> LessonSource:
     title_en = fields.text("title_en", required=False)
     minutes = fields.integer("minutes", MIN_MINUTES, MAX_MINUTES)
     objectives = fields.text_list("objectives", min_items=1)
+    competencies = []
+    for code in dict.fromkeys(fields.text_list("competencies", required=False)):
+        line = where.value("competencies", code)
+        if COMPETENCY_CODE.fullmatch(code):
+            competencies.append((code, line))
+        else:
+            problems.append((line, _("%(code)s is not a competency code (A-Z 0-9 -)", code=code)))
     if not markdown:
         problems.append((close + 1, _("the lesson has no text after the front matter")))
     content = LessonContent(
@@ -109,16 +122,19 @@ def parse_lesson(text: str) -> LessonSource:
         objectives=objectives,
         markdown=markdown,
     )
-    return LessonSource(content, body_first_line, problems)
+    return LessonSource(content, body_first_line, problems, competencies)
 
 
-def write_lesson(content: LessonContent) -> str:
-    """The text of a lesson file for ``content`` (the inverse of :func:`parse_lesson`)."""
+def write_lesson(content: LessonContent, competencies: Sequence[str] = ()) -> str:
+    """The text of a lesson file for ``content`` and the codes of the competencies it
+    evidences (the inverse of :func:`parse_lesson`)."""
     out = [FENCE, f"title = {toml_text.string(content.title)}"]
     if content.title_en:
         out.append(f"title_en = {toml_text.string(content.title_en)}")
     out.append(f"minutes = {int(content.minutes)}")
     out.append(f"objectives = {toml_text.string_list(list(content.objectives))}")
+    if competencies:
+        out.append(f"competencies = {toml_text.value(list(competencies))}")
     out.append(FENCE)
     out.append("")
     return "\n".join(out) + "\n" + normalise_markdown(content.markdown)

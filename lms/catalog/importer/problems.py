@@ -37,3 +37,13 @@ class TreeInvalid(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the course files")
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A code named in the files (a competency, a course, a practical) and where it is
+    written, checked once everything is read against what the files and database hold."""
+
+    code: str
+    path: str
+    line: int

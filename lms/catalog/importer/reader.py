@@ -20,7 +20,9 @@ from lms.catalog import files as images
 from lms.catalog.importer import toml_text
 from lms.catalog.importer.fields import Fields
 from lms.catalog.importer.lesson_source import LessonSource, parse_lesson
-from lms.catalog.importer.problems import Problem, Problems
+from lms.catalog.importer.practicals import PracticalSpec, read_practicals
+from lms.catalog.importer.problems import Problem, Problems, Reference
+from lms.catalog.importer.quiz_settings import QuizSettings, read_quiz_settings
 from lms.catalog.models.course import Level, Track
 from lms.catalog.services import (
     COURSE_CODE,
@@ -45,8 +47,9 @@ COURSE_KEYS = (
     "level",
     "prerequisites",
     "modules",
+    "practicals",
 )
-MODULE_KEYS = ("dir", "title", "title_en", "lessons")
+MODULE_KEYS = ("dir", "title", "title_en", "lessons", "quizzes")
 MAX_ASSET_PATH = 300
 
 
@@ -57,6 +60,7 @@ class LessonSpec:
     # The body rendered with the course's image URLs; stored as it is when the lesson gets a
     # new version (every image it references is checked and imported before that).
     rendered: Rendered = field(repr=False)
+    competencies: list[str] = field(default_factory=list)  # codes, as in the front matter
 
 
 @dataclass
@@ -66,6 +70,7 @@ class QuizSpec:
     source: str
     source_hash: str
     questions: list[dict[str, Any]]
+    settings: QuizSettings = field(default_factory=QuizSettings)
 
 
 @dataclass
@@ -105,6 +110,9 @@ class CourseSpec:
     lines: toml_text.TomlLines = field(repr=False)  # where each key is in course.toml
     modules: list[ModuleSpec] = field(default_factory=list)
     assets: dict[str, AssetSpec] = field(default_factory=dict)
+    practicals: list[PracticalSpec] = field(default_factory=list)
+    # Every competency code named by its lessons, quiz settings and rubrics, and where.
+    competency_refs: list[Reference] = field(default_factory=list)
 
     @property
     def toml_file(self) -> Path:
@@ -123,6 +131,9 @@ class Tree:
     full: bool
     courses: list[CourseSpec]
     problems: list[Problem]
+    # ``programmes.toml`` of a full tree (lms.learning.programme_files.ProgrammesSpec), set
+    # by :func:`lms.catalog.importer.check_tree`; None when there is none.
+    programmes: Any = None
 
 
 def read_tree(root: Path) -> Tree:
@@ -288,6 +299,9 @@ def read_course(folder: Path, problems: Problems) -> CourseSpec | None:
             course.modules.append(module)
     _check_stray_folders(folder, seen_dirs, problems)
     _read_assets(course, seen_dirs, references, problems)
+    course.practicals = read_practicals(
+        fields.tables("practicals"), toml_file, where, problems, course.competency_refs
+    )
     return course
 
 
@@ -367,7 +381,7 @@ def _read_module(
         if not file.is_file():
             problems.add(toml_file, line, _("lesson file %(file)s not found", file=str(file)))
             continue
-        lesson = _read_lesson(course.code, key, file, references, problems)
+        lesson = _read_lesson(course, key, file, references, problems)
         if lesson is not None:
             module.lessons.append(lesson)
 
@@ -383,15 +397,69 @@ def _read_module(
                     dir=key,
                 ),
             )
+    parsed: dict[str, QuizSpec | None] = {}
     for file in sorted(module_dir.glob("*.gift")):
-        quiz = _read_quiz(file, problems)
+        quiz = parsed[file.stem] = _read_quiz(file, problems)
         if quiz is not None:
             module.quizzes.append(quiz)
+    _read_quiz_settings(course, fields.table("quizzes"), index, where, parsed, problems)
     return module
 
 
+def _read_quiz_settings(
+    course: CourseSpec,
+    tables: dict[str, Any],
+    index: int,
+    where: toml_text.TomlLines,
+    parsed: dict[str, QuizSpec | None],
+    problems: Problems,
+) -> None:
+    """The ``[modules.quizzes.<stem>]`` tables of the ``index``-th module."""
+    toml_file = course.toml_file
+    for stem, table in tables.items():
+        name = f"modules.quizzes.{stem}"
+        sub = where.child("modules", index, name)
+
+        def line(key: str, sub: int | None = sub, name: str = name) -> int:
+            if sub is None:
+                return where.key("quizzes", "modules", index)
+            return where.key(key, name, sub)
+
+        def value_line(key: str, text: str, sub: int | None = sub, name: str = name) -> int:
+            if sub is None:
+                return where.value("quizzes", text, "modules", index)
+            return where.value(key, text, name, sub)
+
+        header = where.table(name, sub) if sub is not None else line("quizzes")
+        if not isinstance(table, dict):
+            problems.add(toml_file, header, _("quizzes.%(name)s must be a table", name=stem))
+            continue
+        if stem not in parsed:
+            problems.add(
+                toml_file,
+                header,
+                _(
+                    "settings for quiz %(name)s, but there is no %(name)s.gift in the module",
+                    name=stem,
+                ),
+            )
+            continue
+        quiz = parsed[stem]
+        settings = read_quiz_settings(
+            table,
+            quiz.questions if quiz is not None else None,
+            toml_file,
+            line,
+            value_line,
+            problems,
+            course.competency_refs,
+        )
+        if quiz is not None:
+            quiz.settings = settings
+
+
 def _read_lesson(
-    course_code: str,
+    course: CourseSpec,
     module_key: str,
     file: Path,
     references: dict[str, tuple[Path, int]],
@@ -405,7 +473,10 @@ def _read_lesson(
         problems.add(file, line, message)
     if source.content is None:
         return None
-    rendered = render(source.content.markdown, image_resolver(course_code, module_key))
+    course.competency_refs += [
+        Reference(code, str(file), line) for code, line in source.competencies
+    ]
+    rendered = render(source.content.markdown, image_resolver(course.code, module_key))
     if "<h1" in rendered.html:
         problems.add(
             file,
@@ -433,7 +504,12 @@ def _read_lesson(
         references.setdefault(path, (file, line))
     if source.problems:
         return None
-    return LessonSpec(key=file.stem, content=source.content, rendered=rendered)
+    return LessonSpec(
+        key=file.stem,
+        content=source.content,
+        rendered=rendered,
+        competencies=[code for code, _line in source.competencies],
+    )
 
 
 def _h1_line(source: LessonSource) -> int:

@@ -3,7 +3,8 @@
 ``tomllib`` reports syntax errors with a line but parses into plain dicts without positions,
 so :class:`TomlLines` finds the line of a key (or of a value in a list) in the source text
 for the messages about content; it understands top-level keys and ``[[array]]`` tables,
-which is all ``course.toml`` and the lessons' front matter use.
+and sub-tables (``[modules.quizzes.quiz]``, ``[[practicals.criteria]]``), which is all
+``course.toml``, ``programmes.toml`` and the lessons' front matter use.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
-_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
 
 
@@ -62,6 +63,22 @@ class TomlLines:
             if name == table and i == index:
                 return start, end
         return None
+
+    def child(self, table: str, index: int, name: str, nth: int = 0) -> int | None:
+        """The index (among all tables called ``name``) of the ``nth`` sub-table ``name`` of
+        the ``index``-th ``[[table]]``, e.g. the criteria of one practical; None if absent."""
+        span = self._span(table, index)
+        if span is None:
+            return None
+        end = len(self.lines)
+        for other, _i, start, _end in self.sections:
+            if start > span[0] and not other.startswith(f"{table}."):
+                end = start
+                break
+        found = [
+            i for other, i, start, _e in self.sections if other == name and span[0] < start < end
+        ]
+        return found[nth] if nth < len(found) else None
 
     def table(self, table: str = "", index: int = 0) -> int:
         """The line of the ``[[table]]`` header (the first line for the top level)."""
