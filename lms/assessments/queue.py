@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request
-from flask_sqlalchemy.pagination import SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, selectinload
 
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
@@ -32,7 +31,7 @@ from lms.learning.models import (
     ProgrammeCourse,
     cohort_instructors,
 )
-from lms.pagination import MAX_PAGE
+from lms.pagination import paginate
 
 ESSAY = "essay"
 PRACTICAL = "practical"
@@ -194,24 +193,9 @@ class QueueItem:
     practical: Practical | None = None
 
 
-class _RowPagination(SelectPagination):
-    """Flask-SQLAlchemy's pagination of a select, keeping whole rows instead of scalars."""
-
-    def _query_items(self) -> list[Any]:
-        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return list(self._query_args["session"].execute(stmt).all())
-
-
-def queue_page(actor: User, cohort_id: int | None = None) -> _RowPagination:
+def queue_page(actor: User, cohort_id: int | None = None) -> Pagination:
     """The page of the queue named by ``?page=``, its rows turned into :class:`QueueItem`."""
-    page = request.args.get("page", 1, type=int) or 1
-    pagination = _RowPagination(
-        page=min(max(page, 1), MAX_PAGE),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-        select=queue_select(actor, cohort_id),
-        session=db.session,
-    )
+    pagination = paginate(queue_select(actor, cohort_id), rows=True)
     pagination.items = _load_items(pagination.items)
     return pagination
 

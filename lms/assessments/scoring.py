@@ -230,3 +230,34 @@ def totals(marks: dict[str, Any], pass_mark: int) -> Totals:
         passed,
         pending,
     )
+
+
+def best_response(question: dict[str, Any], essay: str = "") -> Any:
+    """The response that earns a question its full mark (``essay`` for essays; None for a
+    description): what a trainee who knows every answer would send. Used to fill demo
+    attempts and by tests that walk through a quiz."""
+    kind = question["kind"]
+    answers = question.get("answers", [])
+    best = max(range(len(answers)), key=lambda i: answers[i]["fraction"], default=None)
+    if kind == "multiple_choice":
+        return best
+    if kind == "multiple_answer":
+        return [i for i, answer in enumerate(answers) if answer["fraction"] > 0]
+    if kind == "true_false":
+        return answers[best]["text"] if best is not None else None
+    if kind == "short_answer":
+        return answers[best]["text"].replace("\\*", "*") if best is not None else None
+    if kind == "numerical":
+        scored = [a for a in answers if a["text"] != "*" and a.get("value") is not None]
+        top = max(scored, key=lambda a: a["fraction"], default=None)
+        return None if top is None else f"{top['value']:g}"
+    if kind == "matching":
+        choices = question.get("choices", [])
+        return {
+            str(i): choices.index(answer["match"])
+            for i, answer in enumerate(answers)
+            if answer["text"] and answer["match"] in choices
+        }
+    if kind in MANUAL_KINDS:
+        return essay
+    return None

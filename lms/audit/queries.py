@@ -20,8 +20,10 @@ from sqlalchemy.orm import joinedload
 from lms.audit.models import AuditEntry
 from lms.auth.models import User
 from lms.auth.roles import Role
+from lms.catalog.models import Course
 from lms.extensions import db
 from lms.i18n import locale_code
+from lms.learning.models import Cohort, Programme
 from lms.orgs.models import District, Organisation, OrgKind
 
 
@@ -125,6 +127,22 @@ ACTION_LABELS = {
     "course.image_added": _l("Course image uploaded"),
     "lesson.archived": _l("Lesson archived"),
     "lesson.unarchived": _l("Lesson brought back"),
+    "competencies.imported": _l("Competencies imported from the course files"),
+    "programme.imported": _l("Programme imported from programmes.toml"),
+    "programme.created": _l("Programme created"),
+    "programme.updated": _l("Programme changed"),
+    "programme.archived": _l("Programme archived"),
+    "programme.unarchived": _l("Programme listed again"),
+    "cohort.created": _l("Cohort created"),
+    "cohort.updated": _l("Cohort changed"),
+    "enrolment.created": _l("Enrolled in a cohort"),
+    "enrolment.reenrolled": _l("Enrolled again"),
+    "enrolment.withdrawn": _l("Withdrawn from a cohort"),
+    "attempt.graded": _l("Quiz attempt marked"),
+    "practical.recorded": _l("Practical assessment recorded"),
+    "ce.recorded": _l("External CE hours recorded"),
+    "ce.removed": _l("External CE hours removed"),
+    "completion.revoked": _l("Completion taken back after a grade changed"),
 }
 
 ENTITY_LABELS = {
@@ -133,6 +151,13 @@ ENTITY_LABELS = {
     "district": _l("District"),
     "course": _l("Course"),
     "lesson": _l("Lesson"),
+    "competency": _l("Competencies"),
+    "programme": _l("Programme"),
+    "cohort": _l("Cohort"),
+    "enrolment": _l("Enrolment"),
+    "quiz_attempt": _l("Quiz attempt"),
+    "course_completion": _l("Course completion"),
+    "programme_completion": _l("Programme completion"),
 }
 
 FIELD_LABELS = {
@@ -162,6 +187,50 @@ FIELD_LABELS = {
     "archived": _l("Archived"),
     "path": _l("File"),
     "size": _l("Size"),
+    "tier": _l("Tier"),
+    "requires_tier": _l("Tier required first"),
+    "cycle": _l("Cycle"),
+    "min_ce_hours": _l("Minimum CE hours"),
+    "min_electives": _l("Minimum elective courses"),
+    "required_courses": _l("Required courses"),
+    "elective_courses": _l("Elective courses"),
+    "practicals": _l("Practical assessments"),
+    "required_dimensions": _l("Dimensions required in full"),
+    "certificate_title": _l("Certificate"),
+    "certificate_title_en": _l("Certificate (English)"),
+    "created": _l("Added"),
+    "updated": _l("Changed"),
+    "course_id": _l("Course"),
+    "programme_id": _l("Programme"),
+    "partner_id": _l("University partner"),
+    "location_id": _l("Location"),
+    "online": _l("Online"),
+    "starts_on": _l("Starts"),
+    "ends_on": _l("Ends"),
+    "capacity": _l("Capacity"),
+    "self_enrolment": _l("Self-enrolment"),
+    "instructor_ids": _l("Instructors"),
+    "cohort_id": _l("Cohort"),
+    "user_id": _l("Person"),
+    "source": _l("How"),
+    "enrolled_by_id": _l("Enrolled by"),
+    "essays": _l("Essay marks"),
+    "score": _l("Score"),
+    "percent": _l("Percent"),
+    "passed": _l("Passed"),
+    "pending_review": _l("Awaiting marking"),
+    "practical_id": _l("Practical assessment"),
+    "result_id": _l("Result"),
+    "scores": _l("Level per criterion"),
+    "total": _l("Points"),
+    "max_total": _l("Out of"),
+    "observed_on": _l("Observed on"),
+    "ce_entry": _l("CE entry"),
+    "hours": _l("Hours"),
+    "occurred_on": _l("Date"),
+    "course": _l("Course"),
+    "programme": _l("Programme"),
+    "completed_at": _l("Completed"),
 }
 
 ORG_KINDS = frozenset(k.value for k in OrgKind)
@@ -172,6 +241,24 @@ REFERENCE_KEYS = {
     "district_id": "district",
     "parent_id": "organisation",
     "employer_id": "organisation",
+    "partner_id": "organisation",
+    "location_id": "organisation",
+    "user_id": "user",
+    "enrolled_by_id": "user",
+    "instructor_ids": "user",
+    "course_id": "course",
+    "programme_id": "programme",
+    "cohort_id": "cohort",
+}
+
+# How to name each kind of record: its model and the name shown in a locale.
+NAMED_KINDS: dict[str, tuple[Any, Any]] = {
+    "user": (User, lambda r, _locale: r.name),
+    "organisation": (Organisation, lambda r, locale: r.display_name(locale)),
+    "district": (District, lambda r, locale: r.display_name(locale)),
+    "course": (Course, lambda r, locale: f"{r.code} {r.display_title(locale)}"),
+    "programme": (Programme, lambda r, locale: f"{r.code} {r.display_title(locale)}"),
+    "cohort": (Cohort, lambda r, _locale: f"{r.code} {r.title}"),
 }
 
 
@@ -185,6 +272,12 @@ def entity_label(entity_type: str) -> str:
 
 def field_label(key: str) -> str:
     return str(FIELD_LABELS.get(key, key))
+
+
+def _ids(value: Any) -> list[int]:
+    """The record ids in a stored value: one id or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
 
 
 def _role_grant(value: str) -> tuple[str, int | None]:
@@ -211,15 +304,15 @@ class EntityNames:
 
     @classmethod
     def load(cls, entries: Sequence[AuditEntry], locale: str | None = None) -> EntityNames:
-        wanted: dict[str, set[int]] = {"user": set(), "organisation": set(), "district": set()}
+        wanted: dict[str, set[int]] = {kind: set() for kind in NAMED_KINDS}
         for entry in entries:
             if entry.entity_type in wanted and entry.entity_id is not None:
                 wanted[entry.entity_type].add(entry.entity_id)
             for values in (entry.before or {}, entry.after or {}):
                 for key, value in values.items():
                     kind = REFERENCE_KEYS.get(key)
-                    if kind and isinstance(value, int) and not isinstance(value, bool):
-                        wanted[kind].add(value)
+                    if kind:
+                        wanted[kind].update(_ids(value))
                     elif key == "roles" and isinstance(value, list):
                         for grant in value:
                             scope = _role_grant(str(grant))[1]
@@ -228,15 +321,11 @@ class EntityNames:
         if locale is None:
             locale = locale_code()
         names: dict[tuple[str, int], str] = {}
-        if wanted["user"]:
-            rows = db.session.execute(
-                sa.select(User.id, User.name).where(User.id.in_(wanted["user"]))
-            )
-            names.update((("user", i), n) for i, n in rows)
-        for kind, model in (("organisation", Organisation), ("district", District)):
-            if wanted[kind]:
-                records = db.session.scalars(sa.select(model).where(model.id.in_(wanted[kind])))
-                names.update(((kind, r.id), r.display_name(locale)) for r in records)
+        for kind, ids in wanted.items():
+            if ids:
+                model, name_of = NAMED_KINDS[kind]
+                records = db.session.scalars(sa.select(model).where(model.id.in_(ids)))
+                names.update(((kind, r.id), name_of(r, locale)) for r in records)
         return cls(names, locale)
 
     def name(self, entity_type: str, entity_id: int | None) -> str | None:
@@ -257,8 +346,8 @@ class EntityNames:
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
         kind = REFERENCE_KEYS.get(key)
-        if kind and isinstance(value, int):
-            return self.name(kind, value) or f"#{value}"
+        if kind and _ids(value):
+            return ", ".join(self.name(kind, i) or f"#{i}" for i in _ids(value))
         if key == "kind" and value in ORG_KINDS:
             return OrgKind(value).label
         if key == "roles" and isinstance(value, list):

@@ -103,8 +103,7 @@ def course(code: str) -> str:
     first = next((lesson for m in outline for lesson in m.lessons), None)
     status = None
     if is_enrolled_in_course(current_user.id, course.id):
-        lesson_ids = [lesson.id for m in outline for lesson in m.lessons]
-        status = enrolled_course(current_user.id, course.id, lesson_ids)
+        status = enrolled_course(current_user.id, course.id)
     edit_url = None
     if can_edit_course(current_user, course):
         edit_url = url_for("authoring.course", code=course.code)

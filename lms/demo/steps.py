@@ -23,6 +23,8 @@ STEPS: list[str] = [
     "lms.demo.data:organisations",
     "lms.demo.data:people",
     "lms.catalog.demo:course_owners",
+    "lms.learning.demo:cohorts",
+    "lms.learning.demo:progress",
 ]
 
 # The order in which ``lms demo`` lists the logins.

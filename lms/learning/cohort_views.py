@@ -37,7 +37,7 @@ from lms.learning.cohort_forms import (
     PersonSearchForm,
     WithdrawForm,
 )
-from lms.learning.completion import has_completed_course
+from lms.learning.completion import completed_course_ids
 from lms.learning.enrolment_csv import HEADERS
 from lms.learning.enrolment_jobs import JOB_KIND
 from lms.learning.models import Cohort, CohortStatus, Enrolment, Tier
@@ -46,9 +46,10 @@ from lms.learning.policy import (
     can_manage_enrolments,
     can_teach_cohort,
     get_cohort_or_404,
+    partner_scope,
     visible_cohorts,
 )
-from lms.orgs.models import OrgKind
+from lms.orgs.models import Organisation, OrgKind
 from lms.pagination import paginate
 from lms.people import roster
 from lms.people.roster_jobs import upload_path
@@ -118,12 +119,13 @@ def offerings() -> str:
     mine: dict[int, Enrolment] = {}
     if trainee:
         mine = cohorts.my_enrolments(current_user.id, counts)
-        done: dict[int, bool] = {}
+        done = completed_course_ids(
+            current_user.id,
+            {p.id for c in page.items if c.course is not None for p in c.course.prerequisites},
+        )
 
         def completed(course_id: int) -> bool:
-            if course_id not in done:
-                done[course_id] = has_completed_course(current_user.id, course_id)
-            return done[course_id]
+            return course_id in done
 
         for cohort in page.items:
             problems[cohort.id] = services.self_enrolment_problem(
@@ -203,9 +205,7 @@ def _cohort_form(cohort: Cohort | None = None) -> CohortForm:
     form.set_choices(
         cohorts.course_choices(),
         cohorts.programme_choices(),
-        cohorts.organisations_of_kind(
-            [OrgKind.UNIVERSITY.value], cohort.partner_id if cohort else None
-        ),
+        _partners_for(current_user, cohort.partner_id if cohort else None),
         cohorts.organisations_of_kind(
             cohorts.LOCATION_KINDS, cohort.location_id if cohort else None
         ),
@@ -213,6 +213,16 @@ def _cohort_form(cohort: Cohort | None = None) -> CohortForm:
         locale_code(),
     )
     return form
+
+
+def _partners_for(actor: User, include: int | None) -> list[Organisation]:
+    """The university partners ``actor`` may run cohorts for: a coordinator scoped to a
+    partner is offered that partner (and those under it) only."""
+    partners = cohorts.organisations_of_kind([OrgKind.UNIVERSITY.value], include)
+    scope = partner_scope(actor)
+    if scope is None:
+        return partners
+    return [o for o in partners if scope in (o.id, o.parent_id) or o.id == include]
 
 
 def _cohort_data(form: CohortForm) -> cohorts.CohortData:

@@ -78,6 +78,9 @@ class CourseProgress:
     practicals_passed: int
     next_lesson_id: int | None
     completion: CourseCompletion | None
+    done_lesson_ids: set[int] = field(default_factory=set)
+    passed_quiz_ids: set[int] = field(default_factory=set)
+    latest_results: dict[int, PracticalResult] = field(default_factory=dict)
 
     @property
     def steps_total(self) -> int:
@@ -148,7 +151,7 @@ def course_parts(course_ids: Sequence[int]) -> dict[int, CourseParts]:
     return parts
 
 
-def _completed_lessons(user_id: int, lesson_ids: Iterable[int]) -> dict[int, datetime]:
+def completed_lessons(user_id: int, lesson_ids: Iterable[int]) -> dict[int, datetime]:
     ids = list(lesson_ids)
     if not ids:
         return {}
@@ -162,7 +165,7 @@ def _completed_lessons(user_id: int, lesson_ids: Iterable[int]) -> dict[int, dat
     return dict(rows.tuples().all())
 
 
-def _passing_attempts(user_id: int, quiz_ids: Iterable[int]) -> dict[int, QuizAttempt]:
+def passing_attempts(user_id: int, quiz_ids: Iterable[int]) -> dict[int, QuizAttempt]:
     """The first passed attempt of each quiz (the one that evidences it)."""
     ids = list(quiz_ids)
     if not ids:
@@ -184,7 +187,7 @@ def _passing_attempts(user_id: int, quiz_ids: Iterable[int]) -> dict[int, QuizAt
     return first
 
 
-def _latest_results(user_id: int, practical_ids: Iterable[int]) -> dict[int, PracticalResult]:
+def latest_results(user_id: int, practical_ids: Iterable[int]) -> dict[int, PracticalResult]:
     ids = list(practical_ids)
     if not ids:
         return {}
@@ -201,9 +204,9 @@ def course_progress(user_id: int, course_ids: Sequence[int]) -> dict[int, Course
     """Progress of ``user_id`` in each course, in a fixed number of queries."""
     parts = course_parts(course_ids)
     all_lessons = [i for p in parts.values() for i in p.lesson_ids]
-    done = _completed_lessons(user_id, all_lessons)
-    passed = _passing_attempts(user_id, [i for p in parts.values() for i in p.quiz_ids])
-    results = _latest_results(user_id, [i for p in parts.values() for i in p.practical_ids])
+    done = completed_lessons(user_id, all_lessons)
+    passed = passing_attempts(user_id, [i for p in parts.values() for i in p.quiz_ids])
+    results = latest_results(user_id, [i for p in parts.values() for i in p.practical_ids])
     completions = {
         c.course_id: c
         for c in db.session.scalars(
@@ -223,15 +226,26 @@ def course_progress(user_id: int, course_ids: Sequence[int]) -> dict[int, Course
             practicals_passed=sum(1 for i in p.practical_ids if i in results and results[i].passed),
             next_lesson_id=next((i for i in p.lesson_ids if i not in done), None),
             completion=completions.get(course_id),
+            done_lesson_ids={i for i in p.lesson_ids if i in done},
+            passed_quiz_ids={i for i in p.quiz_ids if i in passed},
+            latest_results={i: results[i] for i in p.practical_ids if i in results},
         )
     return progress
 
 
 def has_completed_course(user_id: int, course_id: int) -> bool:
-    stmt = sa.select(CourseCompletion.id).where(
-        CourseCompletion.user_id == user_id, CourseCompletion.course_id == course_id
+    return course_id in completed_course_ids(user_id, [course_id])
+
+
+def completed_course_ids(user_id: int, course_ids: Iterable[int]) -> set[int]:
+    """Which of ``course_ids`` ``user_id`` has completed, in one query."""
+    ids = list(course_ids)
+    if not ids:
+        return set()
+    stmt = sa.select(CourseCompletion.course_id).where(
+        CourseCompletion.user_id == user_id, CourseCompletion.course_id.in_(ids)
     )
-    return db.session.scalar(stmt) is not None
+    return set(db.session.scalars(stmt))
 
 
 def holds_tier(user_id: int, tier: str) -> bool:
@@ -249,11 +263,11 @@ def holds_tier(user_id: int, tier: str) -> bool:
 
 
 def quiz_passed(user_id: int, quiz_id: int) -> bool:
-    return bool(_passing_attempts(user_id, [quiz_id]))
+    return bool(passing_attempts(user_id, [quiz_id]))
 
 
 def latest_practical_result(user_id: int, practical_id: int) -> PracticalResult | None:
-    return _latest_results(user_id, [practical_id]).get(practical_id)
+    return latest_results(user_id, [practical_id]).get(practical_id)
 
 
 def ce_hours(user_id: int, cycle: int) -> Decimal:
@@ -288,7 +302,7 @@ def _desired_evidence(
         )
         for lesson_id, code in rows:
             desired.add((code, EvidenceSource.LESSON, lesson_id, done[lesson_id]))
-    attempts = _passing_attempts(user_id, parts.quiz_ids)
+    attempts = passing_attempts(user_id, parts.quiz_ids)
     if attempts:
         quizzes = {
             q.id: q for q in db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(attempts)))
@@ -300,7 +314,7 @@ def _desired_evidence(
             for category in categories:
                 for code in mapping.get(category, []):
                     desired.add((code, EvidenceSource.QUIZ, attempt.id, when))
-    for result in _latest_results(user_id, parts.practical_ids).values():
+    for result in latest_results(user_id, parts.practical_ids).values():
         if not result.passed:
             continue
         for criterion in result.practical.criteria:
@@ -377,8 +391,8 @@ def refresh_evidence(user_id: int, parts: CourseParts, done: dict[int, datetime]
 def _evidence_json(
     parts: CourseParts, done: dict[int, datetime], user_id: int
 ) -> dict[str, list[list[Any]]]:
-    attempts = _passing_attempts(user_id, parts.quiz_ids)
-    results = _latest_results(user_id, parts.practical_ids)
+    attempts = passing_attempts(user_id, parts.quiz_ids)
+    results = latest_results(user_id, parts.practical_ids)
     return {
         "lessons": [[i, done[i].isoformat()] for i in parts.lesson_ids if i in done],
         "quizzes": [
@@ -441,7 +455,7 @@ def recompute_course(
     if course is None:
         return None
     parts = course_parts([course_id])[course_id]
-    done = _completed_lessons(user_id, parts.lesson_ids)
+    done = completed_lessons(user_id, parts.lesson_ids)
     refresh_evidence(user_id, parts, done)
     progress = course_progress(user_id, [course_id])[course_id]
     completion = progress.completion
@@ -603,7 +617,7 @@ def programme_progress(
         evidence["ce_hours"] = str(hours)
     practicals = programme.practicals
     if practicals:
-        results = _latest_results(user_id, [p.id for p in practicals])
+        results = latest_results(user_id, [p.id for p in practicals])
         for practical in practicals:
             result = results.get(practical.id)
             requirements.append(

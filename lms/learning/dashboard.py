@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
+from lms.assessments.models import Practical, PracticalResult
 from lms.catalog.models import Course, Lesson, LessonVersion, Module
 from lms.db import utcnow
 from lms.extensions import db
@@ -36,7 +36,6 @@ from lms.learning.models import (
     ProgrammeCompletion,
     ProgrammeCourse,
 )
-from lms.learning.progress import completed_lesson_ids
 
 
 @dataclass(frozen=True)
@@ -213,55 +212,19 @@ class EnrolledCourse:
     practicals: list[PracticalStatus]
 
 
-def enrolled_course(user_id: int, course_id: int, lesson_ids: Sequence[int]) -> EnrolledCourse:
-    """What the course page shows an enrolled person, in a fixed number of queries.
-
-    A quiz counts as passed as in :func:`lms.learning.completion.quiz_passed` (a submitted,
-    passed attempt not awaiting review) and a practical's result is its latest one, as in
-    :func:`lms.learning.completion.latest_practical_result`.
-    """
+def enrolled_course(user_id: int, course_id: int) -> EnrolledCourse:
+    """What the course page shows an enrolled person, in a fixed number of queries: the
+    progress (lessons done, quizzes passed, latest practical results as
+    :func:`lms.learning.completion.course_progress` counts them) and the practicals."""
     progress = course_progress(user_id, [course_id])[course_id]
-    passed = set(
-        db.session.scalars(
-            sa.select(QuizAttempt.quiz_id)
-            .join(QuizAttempt.quiz)
-            .join(Module)
-            .where(
-                Module.course_id == course_id,
-                QuizAttempt.user_id == user_id,
-                QuizAttempt.status == AttemptStatus.SUBMITTED,
-                QuizAttempt.passed.is_(True),
-                QuizAttempt.pending_review.is_(False),
-            )
-            .distinct()
-        )
-    )
-    practicals = list(
-        db.session.scalars(
-            sa.select(Practical)
-            .where(Practical.course_id == course_id, Practical.archived.is_(False))
-            .order_by(Practical.position, Practical.id)
-        )
-    )
-    results: dict[int, PracticalResult] = {}
-    if practicals:
-        latest = (
-            sa.select(sa.func.max(PracticalResult.id))
-            .where(
-                PracticalResult.user_id == user_id,
-                PracticalResult.practical_id.in_([p.id for p in practicals]),
-            )
-            .group_by(PracticalResult.practical_id)
-        )
-        results = {
-            r.practical_id: r
-            for r in db.session.scalars(
-                sa.select(PracticalResult).where(PracticalResult.id.in_(latest))
-            )
-        }
+    practicals = db.session.scalars(
+        sa.select(Practical)
+        .where(Practical.course_id == course_id, Practical.archived.is_(False))
+        .order_by(Practical.position, Practical.id)
+    ).all()
     return EnrolledCourse(
         progress=progress,
-        lessons_done=completed_lesson_ids(user_id, list(lesson_ids)),
-        quizzes_passed=passed,
-        practicals=[PracticalStatus(p, results.get(p.id)) for p in practicals],
+        lessons_done=progress.done_lesson_ids,
+        quizzes_passed=progress.passed_quiz_ids,
+        practicals=[PracticalStatus(p, progress.latest_results.get(p.id)) for p in practicals],
     )

@@ -93,7 +93,7 @@ def _read_header(number: int, cells: list[str]) -> tuple[dict[str, int], dict[st
     errors: list[RowError] = []
     for index, raw in enumerate(cells):
         text = raw.strip()
-        column = _HEADER_TO_COLUMN.get(roster._header_key(text))
+        column = _HEADER_TO_COLUMN.get(roster.header_key(text))
         if column is None:
             continue
         if column in positions:
@@ -279,7 +279,7 @@ def read_enrolment_file(
     ``progress(done, total)`` is called now and then while rows are checked.
     """
     actor, cohort = _checked_cohort(actor_id, cohort_id)
-    records = roster._records(roster.decode(data))
+    records = roster.csv_records(roster.decode(data))
     while records and not records[0][1]:
         records.pop(0)  # blank lines above the header
     if not records:

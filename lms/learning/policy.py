@@ -36,7 +36,7 @@ def can_manage_cohorts(actor: User) -> bool:
     return actor.has_role(*STAFF_ROLES)
 
 
-def _partner_scope(actor: User) -> int | None:
+def partner_scope(actor: User) -> int | None:
     """The partner a coordinator is limited to, if any (HR officers are never limited here)."""
     if actor.has_role(Role.ADMIN) or actor.has_role(Role.HR):
         return None
@@ -56,7 +56,7 @@ def _taught_by(actor: User) -> sa.ColumnElement[bool]:
 def visible_cohorts(actor: User, stmt: sa.Select[tuple[Cohort]]) -> sa.Select[tuple[Cohort]]:
     """Limit a ``select(Cohort)`` to the cohorts ``actor`` may see."""
     if actor.has_role(*STAFF_ROLES):
-        scope = _partner_scope(actor)
+        scope = partner_scope(actor)
         if scope is None:
             return stmt
         return stmt.where(Cohort.partner_id.in_(organisation_ids_in_scope(scope)))

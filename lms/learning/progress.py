@@ -138,18 +138,3 @@ def add_time(user_id: int, lesson_id: int, seconds: int) -> LessonProgress:
     )
     db.session.refresh(row)
     return row
-
-
-def completed_lesson_ids(user_id: int, lesson_ids: list[int]) -> set[int]:
-    """Which of ``lesson_ids`` the person has completed (one query)."""
-    if not lesson_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(LessonProgress.lesson_id).where(
-                LessonProgress.user_id == user_id,
-                LessonProgress.lesson_id.in_(lesson_ids),
-                LessonProgress.completed_at.is_not(None),
-            )
-        )
-    )

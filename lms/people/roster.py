@@ -237,7 +237,7 @@ def _delimiter(text: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _records(text: str) -> list[tuple[int, list[str]]]:
+def csv_records(text: str) -> list[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) for every record, blank ones included."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     records: list[tuple[int, list[str]]] = []
@@ -269,7 +269,7 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
             )
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     return re.sub(r"[\s*＊]", "", text).lower()
 
 
@@ -281,7 +281,7 @@ def _read_header(number: int, cells: list[str]) -> tuple[dict[str, int], dict[st
     errors: list[RowError] = []
     for index, raw in enumerate(cells):
         text = raw.strip()
-        column = _HEADER_TO_COLUMN.get(_header_key(text))
+        column = _HEADER_TO_COLUMN.get(header_key(text))
         if column is None:
             if text:
                 ignored.append(text)
@@ -526,7 +526,7 @@ def read_roster(
     ``progress(done, total)`` is called now and then while rows are checked.
     """
     rights = rights_of(actor_id)
-    records = _records(decode(data))
+    records = csv_records(decode(data))
     while records and not records[0][1]:
         records.pop(0)  # blank lines above the header
     if not records:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lms.assessments.attempts import snapshot_question
 from lms.assessments.gift import parse_gift
 from lms.assessments.scoring import (
+    best_response,
     mark_all,
     mark_question,
     normalise_text,
@@ -204,3 +208,22 @@ def test_totals_pass_mark_and_pending_essays() -> None:
     with_essay["3"]["score"] = 0.5
     done = totals(with_essay, 60)
     assert done.pending_review is False and done.percent == Decimal("75.00") and done.passed
+
+
+REPOSITORY_QUIZZES = sorted((Path(__file__).resolve().parents[2] / "courses").glob("*/*/*.gift"))
+
+
+@pytest.mark.parametrize(
+    "path", REPOSITORY_QUIZZES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}"
+)
+def test_the_best_response_to_every_course_question_earns_full_marks(path: Path) -> None:
+    parsed = parse_gift(path.read_bytes())
+    assert parsed.ok
+    for ref, question in enumerate(parsed.questions):
+        for seed in range(3):  # shuffled answers and matching choices in three orders
+            shown = snapshot_question(ref, question.to_dict(), True, random.Random(seed))
+            mark = mark_question(shown, best_response(shown, essay="示范作答"))
+            if question.kind == "essay":
+                assert mark is not None and mark.score is None
+            elif question.kind != "description":
+                assert mark is not None and mark.score == mark.max, (path, question.name)

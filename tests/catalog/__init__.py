@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lms.assessments.models import Practical
 from lms.audit.models import AuditEntry
 from lms.catalog.models import (
     Course,
@@ -20,6 +21,13 @@ from lms.catalog.models import (
     course_prerequisites,
 )
 from lms.extensions import db
+from lms.learning.models import (
+    Competency,
+    Programme,
+    ProgrammeCourse,
+    lesson_competencies,
+    programme_practicals,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "courses"
 REPOSITORY_COURSES = Path(__file__).resolve().parents[2] / "courses"
@@ -33,6 +41,12 @@ CATALOG_TABLES = [
     CourseAsset.__table__,
     course_prerequisites,
     course_owners,
+    Competency.__table__,
+    lesson_competencies,
+    Practical.__table__,
+    Programme.__table__,
+    ProgrammeCourse.__table__,
+    programme_practicals,
     AuditEntry.__table__,
 ]
 
@@ -45,7 +59,7 @@ def copy_fixtures(dest: Path, name: str = "courses") -> Path:
 
 
 def row_counts() -> dict[str, int]:
-    """The number of rows of every catalogue table (and the audit log)."""
+    """The number of rows of every catalogue and learning content table (and the audit log)."""
     return {
         table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
         for table in CATALOG_TABLES

@@ -16,7 +16,7 @@ from lms.catalog.models import Course, Module, Quiz
 from lms.extensions import db
 from tests.catalog import FIXTURES, course, lesson, snapshot
 from tests.catalog.conftest import SAMPLE_SVG, add_lesson
-from tests.catalog.test_learning_content import learning_snapshot, learning_tree
+from tests.catalog.test_learning_content import learning_tree
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -167,7 +167,7 @@ def test_quiz_settings_practicals_and_lesson_competencies_round_trip(tmp_path: P
     tree = learning_tree(tmp_path)
     import_tree(tree)
     db.session.commit()
-    before = learning_snapshot()
+    before = snapshot()
 
     result = export_course(find_course("TEST-BASICS-1"), tmp_path / "out")
 
@@ -195,7 +195,7 @@ def test_quiz_settings_practicals_and_lesson_competencies_round_trip(tmp_path: P
     db.session.commit()
 
     assert [o.state for o in result.courses] == ["unchanged", "unchanged"]
-    assert learning_snapshot() == before
+    assert snapshot() == before
 
 
 def test_a_browser_quiz_setting_and_an_archived_practical_are_exported_as_they_are(

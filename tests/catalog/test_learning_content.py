@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +21,7 @@ from lms.extensions import db
 from lms.learning.models import (
     Competency,
     Programme,
-    ProgrammeCourse,
     lesson_competencies,
-    programme_practicals,
 )
 from tests.catalog import FIXTURES, copy_fixtures, edit, lesson, line_of, row_counts, snapshot
 
@@ -77,17 +74,6 @@ elective_courses = ["TEST-ADV-2", "TEST-BASICS-1"]
 min_electives = 1
 """
 
-LEARNING_TABLES = [
-    Competency.__table__,
-    lesson_competencies,
-    Practical.__table__,
-    Programme.__table__,
-    ProgrammeCourse.__table__,
-    programme_practicals,
-    Quiz.__table__,
-    AuditEntry.__table__,
-]
-
 
 def learning_tree(dest: Path) -> Path:
     """The fixtures with a programmes.toml and competencies named by lessons, a quiz
@@ -111,18 +97,6 @@ def learning_tree(dest: Path) -> Path:
         'title_en = "Facts only"\ncompetencies = ["S-OBS"]\n',
     )
     return tree
-
-
-def learning_snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the learning content tables (and the catalogue's, and the audit log)."""
-    db.session.expire_all()
-    result = snapshot()
-    for table in LEARNING_TABLES:
-        order = list(table.primary_key.columns)
-        result[table.name] = [
-            tuple(r) for r in db.session.execute(sa.select(table).order_by(*order))
-        ]
-    return result
 
 
 def import_and_commit(path: Path):
@@ -501,14 +475,14 @@ def test_import_creates_the_learning_content_and_twice_changes_nothing(tmp_path:
     actions = db.session.scalars(sa.select(AuditEntry.action)).all()
     assert actions.count("programme.imported") == 2
     assert actions.count("competencies.imported") == 1
-    before = learning_snapshot()
+    before = snapshot()
 
     again = import_and_commit(tree)
 
     assert not again.competencies.changed
     assert [p.state for p in again.programmes] == ["unchanged", "unchanged"]
     assert [o.state for o in again.courses] == ["unchanged", "unchanged"]
-    assert learning_snapshot() == before
+    assert snapshot() == before
 
 
 def test_changed_settings_practicals_and_links_are_updated(tmp_path: Path):
@@ -580,7 +554,7 @@ def test_removed_practicals_and_competencies_are_archived_and_come_back(tmp_path
 def test_a_broken_learning_tree_changes_nothing(tmp_path: Path, english):
     tree = learning_tree(tmp_path)
     import_and_commit(tree)
-    before = learning_snapshot()
+    before = snapshot()
     edit(tree / "programmes.toml", 'title = "测试继续教育"', 'title = "改过的标题"')
     edit(tree / "mini-basics/course.toml", "pass_mark = 70", "pass_mark = 75")
     edit(tree / "mini-basics/course.toml", "count = 2", "count = 9")
@@ -589,4 +563,4 @@ def test_a_broken_learning_tree_changes_nothing(tmp_path: Path, english):
         import_tree(tree)
     db.session.rollback()
 
-    assert learning_snapshot() == before
+    assert snapshot() == before

@@ -125,3 +125,50 @@ def test_demo_instructors_own_their_university_s_imported_courses(runner, client
     assert runner.invoke(args=["demo"]).exit_code == 0
     db.session.expire_all()
     assert len(db.session.get(Course, course.id).owners) == 1
+
+
+def test_demo_learning_shows_every_stage_and_runs_twice_unchanged(runner):
+    from lms.assessments.models import PracticalResult, QuizAttempt
+    from lms.learning.completion import holds_tier
+    from lms.learning.models import (
+        CeEntry,
+        Cohort,
+        CourseCompletion,
+        Enrolment,
+        LessonProgress,
+        ProgrammeCompletion,
+    )
+    from tests.catalog import REPOSITORY_COURSES
+
+    imported = runner.invoke(args=["courses", "import", str(REPOSITORY_COURSES)])
+    assert imported.exit_code == 0, imported.output
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    tables = (Cohort, Enrolment, LessonProgress, QuizAttempt, PracticalResult, CourseCompletion)
+    tables += (ProgrammeCompletion, CeEntry)
+
+    def counts() -> dict[str, int]:
+        return {
+            m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
+            for m in tables
+        }
+
+    before = counts()
+    assert before["cohorts"] == 4 and before["enrolments"] == 17
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0, again.output
+    assert counts() == before
+
+    def person(number: int) -> User:
+        email = f"trainee{number:02d}@demo.example.org"
+        return db.session.scalar(sa.select(User).where(User.email == email))
+
+    assert holds_tier(person(1).id, "talent_pool")
+    assert holds_tier(person(2).id, "talent_pool")
+    assert not holds_tier(person(3).id, "talent_pool")
+    waiting = db.session.scalars(
+        sa.select(QuizAttempt.user_id).where(QuizAttempt.pending_review.is_(True))
+    ).all()
+    assert waiting == [person(4).id]
+    external = db.session.scalar(sa.select(CeEntry).where(CeEntry.kind == "external"))
+    assert external.user_id == person(10).id

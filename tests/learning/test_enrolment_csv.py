@@ -208,12 +208,12 @@ def test_job_enrols_and_reports(app: Flask, world: Any) -> None:
         "reenrolled": 0,
         "errors": [],
     }
-    assert job.message == "Enrolled 3, enrolled again 0."
+    assert job.message == "新报名 3 人，重新报名 0 人。"  # the default language
     assert len(enrolled_ids(world)) == 4
     # Running the same file again enrols no one twice.
     again = run_job(app, world, data)
     assert again.result["enrolled"] == 0
-    assert again.result["errors"][0]["text"].endswith("is already enrolled in this cohort.")
+    assert again.result["errors"][0]["text"].endswith("已报名本班级。")
     assert len(enrolled_ids(world)) == 4
 
 
@@ -221,8 +221,8 @@ def test_job_with_errors_enrols_no_one(app: Flask, world: Any) -> None:
     data = f"email\n{world.people[0].email}\nnobody@example.org\n".encode()
     job = run_job(app, world, data)
     assert job.state == "finished"
-    assert job.message == "No one was enrolled: 1 problem to correct in the file."
+    assert job.message == "未为任何人办理报名：文件中有 1 处问题需要更正。"
     assert [e["text"] for e in job.result["errors"]] == [
-        "row 3, column email: No one has this email address."
+        "row 3, column email: 没有人员使用此电子邮箱。"
     ]
     assert enrolled_ids(world) == {world.trainee.id}

@@ -18,8 +18,8 @@ from lms.learning.models import (
     ProgrammeCourse,
     lesson_competencies,
 )
-from tests.catalog import REPOSITORY_COURSES, edit
-from tests.catalog.test_learning_content import learning_snapshot, learning_tree
+from tests.catalog import REPOSITORY_COURSES, edit, snapshot
+from tests.catalog.test_learning_content import learning_tree
 
 
 def programme(code: str) -> Programme:
@@ -50,7 +50,7 @@ def test_browser_edits_survive_until_the_entry_in_the_file_changes(tmp_path: Pat
     import_and_commit(tree)
     edit_in_the_browser("TEST-QUAL")
     edit_in_the_browser("TEST-CE")
-    before = learning_snapshot()
+    before = snapshot()
 
     result = import_and_commit(tree)  # the file is unchanged: the edits stay
 
@@ -58,7 +58,7 @@ def test_browser_edits_survive_until_the_entry_in_the_file_changes(tmp_path: Pat
         ("TEST-QUAL", "unchanged"),
         ("TEST-CE", "unchanged"),
     ]
-    assert learning_snapshot() == before
+    assert snapshot() == before
     assert programme("TEST-QUAL").title == "管理员改过的标题"
     assert programme("TEST-CE").courses == []
 
