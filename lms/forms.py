@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 
 from lms.extensions import db
 from lms.validation import ValidationError
@@ -47,3 +49,19 @@ def form_status(*forms: FlaskForm) -> int:
     """422 when any form shows errors (on a field or on the whole form), else 200."""
     shows_errors = any(form.errors or getattr(form, "form_errors", None) for form in forms)
     return 422 if shows_errors else 200
+
+
+def csv_file_field(label: Any, max_bytes: int) -> FileField:
+    """A required upload of a CSV file (.csv or .txt) of at most ``max_bytes``."""
+    return FileField(
+        label,
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["csv", "txt"], _l("Choose a CSV file (.csv or .txt).")),
+            FileSize(
+                max_size=max_bytes,
+                message=_l("The file is larger than %(n)d MB; split it.", n=max_bytes // 2**20),
+            ),
+        ],
+        render_kw={"accept": ".csv,.txt,text/csv,text/plain"},
+    )

@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, has_app_context, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    has_app_context,
+    has_request_context,
+    jsonify,
+    render_template,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from rq import Queue
@@ -59,6 +70,8 @@ class Job(db.Model):
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     result_ref: Mapped[str | None] = mapped_column(sa.String(500))
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # The page language of the request that queued the job: a worker reports in it.
+    locale: Mapped[str] = mapped_column(sa.String(16), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -144,7 +157,13 @@ def enqueue(
     """
     if kind not in JOB_FUNCTIONS:
         raise KeyError(f"unknown job kind {kind!r}")
-    job = Job(id=str(uuid.uuid4()), kind=kind, args=list(args), requested_by_id=requested_by_id)
+    job = Job(
+        id=str(uuid.uuid4()),
+        kind=kind,
+        args=list(args),
+        requested_by_id=requested_by_id,
+        locale=str(get_locale() or "") if has_request_context() else "",
+    )
     db.session.add(job)
     db.session.commit()
     job_id = job.id
@@ -182,8 +201,11 @@ def execute(job_id: str) -> None:
         func = import_string(JOB_FUNCTIONS[job.kind])
         job.state, job.started_at, job.progress, job.message = RUNNING, utcnow(), 0, ""
         db.session.commit()
+        # A worker has no request: it speaks the language of the page that queued the job.
+        locale = job.locale or app.config["BABEL_DEFAULT_LOCALE"]
         try:
-            result = func(JobContext(job), *job.args)
+            with nullcontext() if has_request_context() else force_locale(locale):
+                result = func(JobContext(job), *job.args)
         except Exception as error:
             db.session.rollback()
             log.exception("job %s (%s) failed", job_id, job.kind)

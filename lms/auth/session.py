@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
 from lms.auth.models import User
 from lms.extensions import db
 
@@ -15,7 +18,9 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(".")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # One query with the roles, which every page checks.
+    stmt = sa.select(User).options(joinedload(User.role_assignments)).where(User.id == int(user_id))
+    user = db.session.execute(stmt).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lms.auth.models import User
 from lms.catalog.models import Course
+from lms.forms import csv_file_field
 from lms.learning.models import CohortStatus, Programme
 from lms.orgs.forms import optional_id, organisation_label
 from lms.orgs.models import Organisation
@@ -141,20 +141,7 @@ class EnrolForm(FlaskForm):
 
 
 class EnrolmentUploadForm(FlaskForm):
-    file = FileField(
-        _l("File of people"),
-        validators=[
-            FileRequired(_l("Choose a file.")),
-            FileAllowed(["csv", "txt"], _l("Choose a CSV file (.csv or .txt).")),
-            FileSize(
-                max_size=roster.MAX_BYTES,
-                message=_l(
-                    "The file is larger than %(n)d MB; split it.", n=roster.MAX_BYTES // 2**20
-                ),
-            ),
-        ],
-        render_kw={"accept": ".csv,.txt,text/csv,text/plain"},
-    )
+    file = csv_file_field(_l("File of people"), roster.MAX_BYTES)
 
 
 class WithdrawForm(FlaskForm):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from lms.auth.models import User
 from lms.extensions import db
 from lms.jobs import JobContext
 from lms.learning import enrolment_csv
@@ -27,12 +24,7 @@ def enrol_csv(ctx: JobContext, stored_name: str, cohort_id: int, actor_id: int) 
     finishes the job with the errors listed and no one enrolled. Running it again on the same
     file enrols no one twice: the second run reports everyone as already enrolled.
     """
-    actor = db.session.get(User, actor_id)
-    # Messages in the requester's language when run by a worker, outside any request.
-    locale = (actor.locale if actor else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with nullcontext() if has_request_context() else force_locale(locale):
-        result = _run(ctx, stored_name, cohort_id, actor_id)
-    return {"cohort_id": cohort_id, **result}
+    return {"cohort_id": cohort_id, **_run(ctx, stored_name, cohort_id, actor_id)}
 
 
 def _run(ctx: JobContext, stored_name: str, cohort_id: int, actor_id: int) -> dict[str, Any]:

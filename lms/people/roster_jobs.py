@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, ngettext
+from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from lms.auth.models import User
 from lms.extensions import db
 from lms.jobs import JobContext
 from lms.people import roster
@@ -35,11 +33,7 @@ def import_roster(ctx: JobContext, stored_name: str, actor_id: int) -> dict[str,
     finishes the job with the errors listed and nothing imported. Running it twice on the
     same file leaves the same people (the second run finds them all unchanged).
     """
-    actor = db.session.get(User, actor_id)
-    # Messages in the requester's language when run by a worker, outside any request.
-    locale = (actor.locale if actor else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with nullcontext() if has_request_context() else force_locale(locale):
-        return _run(ctx, stored_name, actor_id)
+    return _run(ctx, stored_name, actor_id)
 
 
 def _run(ctx: JobContext, stored_name: str, actor_id: int) -> dict[str, Any]:

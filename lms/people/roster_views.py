@@ -9,14 +9,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from werkzeug.wrappers import Response
 
 from lms import jobs
 from lms.auth.access import roles
 from lms.auth.roles import Role
 from lms.extensions import db
-from lms.forms import form_status
+from lms.forms import csv_file_field, form_status
 from lms.people import roster
 from lms.people.roster_jobs import upload_path
 
@@ -26,20 +25,7 @@ JOB_KIND = "users.import_roster"
 
 
 class RosterUploadForm(FlaskForm):
-    file = FileField(
-        _l("Roster file"),
-        validators=[
-            FileRequired(_l("Choose a file.")),
-            FileAllowed(["csv", "txt"], _l("Choose a CSV file (.csv or .txt).")),
-            FileSize(
-                max_size=roster.MAX_BYTES,
-                message=_l(
-                    "The file is larger than %(n)d MB; split it.", n=roster.MAX_BYTES // 2**20
-                ),
-            ),
-        ],
-        render_kw={"accept": ".csv,.txt,text/csv,text/plain"},
-    )
+    file = csv_file_field(_l("Roster file"), roster.MAX_BYTES)
 
 
 def _recent_imports() -> list[jobs.Job]:

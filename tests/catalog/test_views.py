@@ -254,9 +254,9 @@ def test_course_page_query_count(
     db.session.expunge_all()
     with count_queries as q:
         assert trainee_client.get(f"/courses/{CODE}").status_code == 200
-    # user, roles, course with partner, modules, lessons, quizzes, prerequisites, and
-    # whether the reader is enrolled (progress is shown to enrolled people only)
-    assert q.count <= 8
+    # the person with their roles, course with partner, modules, lessons, quizzes,
+    # prerequisites, and whether the reader is enrolled (progress is for enrolled people)
+    assert q.count <= 7
 
 
 @pytest.mark.parametrize(
@@ -353,8 +353,9 @@ def test_lesson_page_query_count(
     with count_queries as q:
         response = trainee_client.get(url)
     assert response.status_code == 200
-    # user, roles, lesson, lesson order, and the reader's enrolment and progress in one
-    assert q.count <= 5, q.statements
+    # the person with their roles, the lesson, the lesson order, and the reader's enrolment
+    # and progress in one
+    assert q.count <= 4, q.statements
 
 
 def test_previous_and_next_across_modules(trainee_client: Any, sample_course: SampleCourse) -> None:
