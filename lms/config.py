@@ -51,6 +51,16 @@ class Defaults:
 
     PAGE_SIZE = 25
 
+    # Certificates
+    SERVER_NAME_FOR_LINKS: str | None = None  # e.g. https://lms.example.org: QR codes and badges
+    CERTIFICATE_SERIAL_PREFIX = "NJ"  # serials read NJ-LT-2026-000123
+    CERTIFICATE_BATCH_SIZE = 50  # certificates rendered per WeasyPrint document in bulk jobs
+    BADGE_SIGNING_KEY: str | None = None  # PEM; else generated into instance/badge_signing_key.pem
+    VERIFY_RATE_LIMIT = "30 per minute"  # per address, for /verify and the certificate API
+    MAIL_SERVER: str | None = None  # SMTP host for reminders; without it the outbox is listed
+    MAIL_PORT = 25
+    MAIL_FROM = "lms@localhost"
+
 
 def _parse(value: str) -> Any:
     """Read an environment value: JSON scalars and lists as such, anything else as text."""

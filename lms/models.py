@@ -4,6 +4,13 @@ from lms.assessments.models import Practical, PracticalResult, QuizAttempt
 from lms.audit.models import AuditEntry
 from lms.auth.models import RoleAssignment, User
 from lms.catalog.models import Course, CourseAsset, Lesson, LessonVersion, Module, Quiz
+from lms.certificates.models import (
+    Certificate,
+    CertificateTemplate,
+    CertificateType,
+    OutboxMessage,
+    SerialCounter,
+)
 from lms.jobs import Job
 from lms.learning.models import (
     CeEntry,
@@ -22,6 +29,9 @@ from lms.orgs.models import District, Organisation
 __all__ = [
     "AuditEntry",
     "CeEntry",
+    "Certificate",
+    "CertificateTemplate",
+    "CertificateType",
     "Cohort",
     "Competency",
     "CompetencyEvidence",
@@ -36,6 +46,7 @@ __all__ = [
     "LessonVersion",
     "Module",
     "Organisation",
+    "OutboxMessage",
     "Practical",
     "PracticalResult",
     "Programme",
@@ -44,5 +55,6 @@ __all__ = [
     "Quiz",
     "QuizAttempt",
     "RoleAssignment",
+    "SerialCounter",
     "User",
 ]

@@ -1,0 +1,2 @@
+"""Certificates: types and templates, issuing (one or in bulk), PDFs, verification, life cycle
+and Open Badges."""
