@@ -2,8 +2,9 @@
 
 :func:`build_learning_world` makes a published course with two modules, three lessons, a quiz
 with one question of every GIFT kind, a practical assessment with a rubric, a competency in
-each dimension, a programme that requires the course, and an open cohort with an instructor
-and one enrolled trainee. The ``learning_world`` fixture in ``tests/conftest.py`` returns it.
+each dimension, a programme that requires the course and leads to certificate type ``WQ``,
+and an open cohort with an instructor and one enrolled trainee. The ``learning_world``
+fixture in ``tests/conftest.py`` returns it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lms.assessments.models import Practical
 from lms.auth.models import User
 from lms.catalog.models import Course, Lesson, Module, Quiz
 from lms.catalog.services import LessonContent, save_version
+from lms.certificates.models import CertificateType
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning.models import (
@@ -83,6 +85,7 @@ class LearningWorld:
     instructor: User
     trainee: User
     enrolment: Enrolment
+    certificate_type: CertificateType
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -200,6 +203,20 @@ def build_learning_world() -> LearningWorld:
     programme.courses.append(ProgrammeCourse(course=course, required=True, position=1))
     programme.practicals.append(practical)
     db.session.add(programme)
+    certificate_type = CertificateType(
+        programme=programme,
+        serial_code="WQ",
+        title=programme.certificate_title,
+        title_en=programme.certificate_title_en,
+        tier="talent_pool",
+        validity_years=3,
+        renew_ce_hours=Decimal(24),
+        issuer_name="南京市卫生健康委员会",
+        issuer_name_en="Nanjing Municipal Health Commission",
+        signatory_name="周建国",
+        signatory_title="主任",
+    )
+    db.session.add(certificate_type)
     today = date.today()
     cohort = Cohort(
         code="WORLD-101-2026-01",
@@ -235,4 +252,5 @@ def build_learning_world() -> LearningWorld:
         instructor=instructor,
         trainee=trainee,
         enrolment=enrolment,
+        certificate_type=certificate_type,
     )

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
 from lms.audit.services import record
 from lms.catalog.models import Course, Lesson, Module, Quiz
+from lms.certificates.models import Certificate, CertificateType, valid_on
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning.models import (
@@ -249,14 +250,16 @@ def completed_course_ids(user_id: int, course_ids: Iterable[int]) -> set[int]:
 
 
 def holds_tier(user_id: int, tier: str) -> bool:
-    """Whether ``user_id`` holds ``tier``: for now, a completed programme leading to it.
-
-    Once certificates exist, holding a tier means holding a valid certificate of it.
-    """
+    """Whether ``user_id`` holds ``tier`` today: a valid certificate of a type of that tier
+    (issued, not revoked, not superseded, not expired)."""
     stmt = (
-        sa.select(ProgrammeCompletion.id)
-        .join(Programme, Programme.id == ProgrammeCompletion.programme_id)
-        .where(ProgrammeCompletion.user_id == user_id, Programme.tier == tier)
+        sa.select(Certificate.id)
+        .join(CertificateType, CertificateType.id == Certificate.type_id)
+        .where(
+            Certificate.holder_id == user_id,
+            CertificateType.tier == tier,
+            valid_on(utcnow().date()),
+        )
         .limit(1)
     )
     return db.session.scalar(stmt) is not None

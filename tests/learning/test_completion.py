@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from lms.assessments.models import PracticalResult, QuizAttempt
 from lms.audit.models import AuditEntry
+from lms.certificates import issuing
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning import completion
@@ -142,6 +143,9 @@ def test_everything_passed_completes_course_and_programme_with_evidence(
     assert programme_done.programme_id == world.programme.id
     assert programme_done.cycle == 0
     assert programme_done.evidence["courses"] == [[world.course.id, done.id]]
+    # The tier is held once the certificate is issued.
+    assert not completion.holds_tier(world.trainee.id, "talent_pool")
+    issuing.create_certificate(None, world.trainee.id, world.certificate_type.id)
     assert completion.holds_tier(world.trainee.id, "talent_pool")
     assert not completion.holds_tier(world.trainee.id, "lead_trainer")
 
@@ -196,7 +200,7 @@ def test_a_changed_grade_takes_the_completion_back(learning_world: Any) -> None:
     # Reassessed and passed: complete again.
     observe(world, 2, 1)
     assert recompute(world) is not None
-    assert completion.holds_tier(world.trainee.id, "talent_pool")
+    assert db.session.scalar(sa.select(sa.func.count(ProgrammeCompletion.id))) == 1
 
 
 def test_a_lesson_added_later_does_not_undo_a_completion(learning_world: Any) -> None:
@@ -280,7 +284,11 @@ def test_lead_trainer_programme_needs_the_talent_pool_first(learning_world: Any)
     pass_quiz(world)
     observe(world, 2, 2)
     recompute(world)
-    assert completion.holds_tier(world.trainee.id, "lead_trainer")
+    progress = completion.programme_progress(world.trainee.id, lead.id)
+    assert [r.met for r in progress.requirements] == [False, True]  # no certificate yet
+    issuing.create_certificate(None, world.trainee.id, world.certificate_type.id)
+    completion.recompute_programmes(world.trainee.id)
+    assert completion.programme_progress(world.trainee.id, lead.id).complete
 
 
 def test_progress_of_many_courses_takes_a_fixed_number_of_queries(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lms.audit.models import AuditEntry
 from lms.catalog.models import Course
+from lms.certificates import issuing
 from lms.extensions import db
 from lms.learning import enrolment as services
 from lms.learning.models import (
@@ -240,7 +241,12 @@ def test_programme_cohort_requires_its_tier(world: Any) -> None:
     assert problems(excinfo) == [
         "This programme requires the tier “Talent pool (qualified professional)” first."
     ]
+    # A completed programme is not yet the tier: the certificate is.
     db.session.add(ProgrammeCompletion(user_id=person.id, programme_id=world.programme.id))
+    db.session.commit()
+    with pytest.raises(services.EnrolmentRefused):
+        services.self_enrol(person.id, cohort.id)
+    issuing.create_certificate(None, person.id, world.certificate_type.id)
     db.session.commit()
     assert services.self_enrol(person.id, cohort.id).enrolment.active
 
