@@ -18,11 +18,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from lms import config
 
     config.load(app, test_config)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = BoundedIntConverter
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
     register_cli(app)
+    from lms.certificates.rendering import check_harfbuzz_subsetting
+
+    check_harfbuzz_subsetting(app)
     return app
 
 
@@ -38,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     from lms import i18n, models  # noqa: F401  (models: every table known to Alembic)
     from lms.auth.session import load_user
     from lms.extensions import babel, csrf, db, login_manager, migrate
+    from lms.ratelimit import init_limiter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -47,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
     i18n.init_app(app)
+    init_limiter(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -56,6 +66,11 @@ def register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.certificates.api import bp as certificates_api_bp
+    from lms.certificates.badge_views import bp as badges_bp
+    from lms.certificates.template_views import bp as certificate_templates_bp
+    from lms.certificates.verify_views import bp as verify_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.jobs import bp as jobs_bp
     from lms.learning.cohort_views import bp as cohorts_bp
     from lms.learning.programme_views import bp as programmes_bp
@@ -80,6 +95,11 @@ def register_blueprints(app: Flask) -> None:
         learning_bp,
         quizzes_bp,
         grading_bp,
+        certificates_bp,
+        certificate_templates_bp,
+        verify_bp,
+        certificates_api_bp,
+        badges_bp,
     ):
         app.register_blueprint(bp)
 

@@ -42,6 +42,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 def register(app: Flask) -> None:
     """Add every feature's commands to the app's CLI."""
     from lms.catalog.cli import courses_group
+    from lms.certificates.cli import certificates_cli
     from lms.demo.cli import demo_command
     from lms.people.cli import users_group
 
@@ -49,3 +50,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(courses_group)
+    app.cli.add_command(certificates_cli)

@@ -51,6 +51,8 @@ class Defaults:
 
     PAGE_SIZE = 25
 
+    PROXY_HOPS = 0  # proxies in front of the app (e.g. 1 behind a load balancer): client addresses
+
     # Certificates
     SERVER_NAME_FOR_LINKS: str | None = None  # e.g. https://lms.example.org: QR codes and badges
     CERTIFICATE_SERIAL_PREFIX = "NJ"  # serials read NJ-LT-2026-000123
@@ -59,6 +61,9 @@ class Defaults:
     VERIFY_RATE_LIMIT = "30 per minute"  # per address, for /verify and the certificate API
     MAIL_SERVER: str | None = None  # SMTP host for reminders; without it the outbox is listed
     MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
     MAIL_FROM = "lms@localhost"
 
 

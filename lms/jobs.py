@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 JOB_FUNCTIONS: dict[str, str] = {
     "users.import_roster": "lms.people.roster_jobs:import_roster",
     "cohorts.enrol_csv": "lms.learning.enrolment_jobs:enrol_csv",
+    "certificates.issue_bulk": "lms.certificates.bulk_jobs:issue_bulk",
 }
 
 QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"

@@ -93,6 +93,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             "REDIS_URL": os.environ.get("LMS_REDIS_URL") or None,
             "JOB_QUEUE_PREFIX": f"lms-test-{os.getpid()}",
             "SERVER_NAME": "localhost",
+            # Tests look certificates up far more often than a person would; the rate-limit
+            # tests set their own small limit.
+            "VERIFY_RATE_LIMIT": "10000 per minute",
         }
     )
     app.test_client_class = Client
@@ -198,9 +201,8 @@ def run_queued_jobs(app: Flask) -> None:
     Without Redis the jobs have already run, in-process, when ``enqueue`` returned.
     """
     if app.config.get("REDIS_URL"):
-        SimpleWorker([jobs.get_queue("default")], connection=jobs.redis_connection()).work(
-            burst=True
-        )
+        queues = [jobs.get_queue(name) for name in app.config["JOB_QUEUES"]]
+        SimpleWorker(queues, connection=jobs.redis_connection()).work(burst=True)
 
 
 def form_errors(html: str) -> list[str]:

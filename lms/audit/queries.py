@@ -143,6 +143,13 @@ ACTION_LABELS = {
     "ce.recorded": _l("External CE hours recorded"),
     "ce.removed": _l("External CE hours removed"),
     "completion.revoked": _l("Completion taken back after a grade changed"),
+    "certificate.issued": _l("Certificate issued"),
+    "certificate.revoked": _l("Certificate revoked"),
+    "certificate.reissued": _l("Certificate reissued"),
+    "certificate.renewed": _l("Certificate renewed"),
+    "certificate_template.saved": _l("Certificate template saved"),
+    "certificate_type.imported": _l("Certificate type imported from programmes.toml"),
+    "certificate_type.saved": _l("Certificate type edited"),
 }
 
 ENTITY_LABELS = {
@@ -158,6 +165,9 @@ ENTITY_LABELS = {
     "quiz_attempt": _l("Quiz attempt"),
     "course_completion": _l("Course completion"),
     "programme_completion": _l("Programme completion"),
+    "certificate": _l("Certificate"),
+    "certificate_template": _l("Certificate template"),
+    "certificate_type": _l("Certificate type"),
 }
 
 FIELD_LABELS = {
@@ -231,6 +241,12 @@ FIELD_LABELS = {
     "course": _l("Course"),
     "programme": _l("Programme"),
     "completed_at": _l("Completed"),
+    "serial": _l("Serial number"),
+    "type": _l("Certificate type"),
+    "override_reason": _l("Reason for the exception"),
+    "version": _l("Version"),
+    "note": _l("Note"),
+    "type_id": _l("Certificate type"),
 }
 
 ORG_KINDS = frozenset(k.value for k in OrgKind)

@@ -25,6 +25,7 @@ STEPS: list[str] = [
     "lms.catalog.demo:course_owners",
     "lms.learning.demo:cohorts",
     "lms.learning.demo:progress",
+    "lms.certificates.demo:certificates",
 ]
 
 # The order in which ``lms demo`` lists the logins.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.assessments.models import Practical, PracticalResult
 from lms.catalog.models import Course, Lesson, LessonVersion, Module
+from lms.certificates.models import Certificate
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning.completion import (
@@ -96,6 +97,8 @@ class LearningOverview:
     ce_hours: Decimal
     course_completions: list[CourseCompletion]
     programme_completions: list[ProgrammeCompletion]
+    # The latest certificate issued for each programme completion, by completion id.
+    certificates: dict[int, Certificate] = field(default_factory=dict)
 
 
 def _enrolments(user_id: int) -> list[Enrolment]:
@@ -189,6 +192,15 @@ def learning_overview(user_id: int, today: date | None = None) -> LearningOvervi
                 .order_by(ProgrammeCompletion.completed_at.desc(), ProgrammeCompletion.id.desc())
             )
         ),
+        certificates={
+            c.completion_id: c
+            for c in db.session.scalars(
+                sa.select(Certificate)
+                .where(Certificate.holder_id == user_id, Certificate.completion_id.is_not(None))
+                .order_by(Certificate.id)
+            )
+            if c.completion_id is not None
+        },
     )
 
 

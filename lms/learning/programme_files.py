@@ -33,8 +33,17 @@ from lms.catalog.importer.reader import CourseSpec, read_text
 from lms.catalog.models import Course
 from lms.catalog.models.course import Track
 from lms.catalog.services import COURSE_CODE, KEY
+from lms.certificates.models import Certificate, CertificateType
+from lms.certificates.types import (
+    MAX_VALIDITY_YEARS,
+    SERIAL_CODE,
+    TypeData,
+    check_values,
+    fixed_message,
+    taken_message,
+)
 from lms.extensions import db
-from lms.learning.models import Competency, Cycle, Dimension, Tier
+from lms.learning.models import Competency, Cycle, Dimension, Programme, Tier
 
 PROGRAMMES_FILE = "programmes.toml"
 TOP_KEYS = ("competencies", "programmes")
@@ -57,7 +66,18 @@ PROGRAMME_KEYS = (
     "required_dimensions",
     "certificate",
     "certificate_en",
+    "certificate_type",
 )
+# ``[programmes.certificate_type]``: the file's names of :class:`TypeData`'s fields.
+CERTIFICATE_TYPE_KEYS = {
+    "serial_code": "serial_code",
+    "validity_years": "validity_years",
+    "renew_ce_hours": "renew_ce_hours",
+    "issuer": "issuer_name",
+    "issuer_en": "issuer_name_en",
+    "signatory": "signatory_name",
+    "signatory_title": "signatory_title",
+}
 MAX_PROGRAMME_HOURS = 1000
 
 
@@ -93,6 +113,8 @@ class ProgrammeSpec:
     certificate_title_en: str
     source_hash: str
     line: int = 1
+    certificate_type: TypeData | None = None
+    serial_code_line: int = field(default=1, repr=False)
     course_refs: list[Reference] = field(default_factory=list, repr=False)
     dimension_lines: dict[str, int] = field(default_factory=dict, repr=False)
     practical_refs: list[Reference] = field(default_factory=list, repr=False)  # "CODE:key"
@@ -149,6 +171,7 @@ def read_programmes(root: Path, problems: Problems) -> ProgrammesSpec | None:
             continue
         spec.competencies.append(competency)
     codes: set[str] = set()
+    serial_codes: dict[str, str] = {}
     for index, table in enumerate(top.tables("programmes")):
         programme = _read_programme(table, index, file, where, problems)
         if programme is None:
@@ -162,6 +185,20 @@ def read_programmes(root: Path, problems: Problems) -> ProgrammesSpec | None:
             continue
         codes.add(programme.code)
         spec.programmes.append(programme)
+        ctype = programme.certificate_type
+        if ctype is None:
+            continue
+        if ctype.serial_code in serial_codes:
+            problems.add(
+                file,
+                programme.serial_code_line,
+                _(
+                    "serial_code %(code)s is already the serial code of programme %(other)s",
+                    code=ctype.serial_code,
+                    other=serial_codes[ctype.serial_code],
+                ),
+            )
+        serial_codes.setdefault(ctype.serial_code, programme.code)
     return spec
 
 
@@ -228,6 +265,14 @@ def _read_programme(
     min_ce_hours = _hours(table, report)
     certificate = fields.text("certificate", required=False)
     certificate_en = fields.text("certificate_en", required=False)
+    certificate_type, serial_code_line = None, line("code")
+    if "certificate_type" in table:
+        certificate_type, serial_code_line = _read_certificate_type(
+            fields.table("certificate_type"), index, file, where, problems
+        )
+        for key, value in (("certificate", certificate), ("certificate_en", certificate_en)):
+            if not value.strip():
+                report(key, _("%(key)s is required with a certificate_type", key=key))
 
     course_refs: list[Reference] = []
     courses: dict[str, list[str]] = {}
@@ -317,10 +362,68 @@ def _read_programme(
         certificate_title_en=certificate_en,
         source_hash=entry_hash(table),
         line=line("code"),
+        certificate_type=certificate_type,
+        serial_code_line=serial_code_line,
         course_refs=course_refs,
         dimension_lines=dimensions,
         practical_refs=practical_refs,
     )
+
+
+def _read_certificate_type(
+    table: dict[str, Any],
+    index: int,
+    file: Path,
+    where: toml_text.TomlLines,
+    problems: Problems,
+) -> tuple[TypeData | None, int]:
+    """``[programmes.certificate_type]`` of the ``index``-th programme (or an inline table):
+    the type's data (None when it has problems) and the line of its ``serial_code``."""
+    name = "programmes.certificate_type"
+    child = where.child("programmes", index, name)
+
+    def line(key: str) -> int:
+        if child is None:
+            return where.key("certificate_type", "programmes", index)
+        return where.key(key, name, child)
+
+    found: list[str] = []
+
+    def report(key: str, message: str) -> None:
+        found.append(key)
+        problems.add(file, line(key), message)
+
+    fields = Fields(table, report)
+    fields.unknown(CERTIFICATE_TYPE_KEYS)
+    serial_code = fields.text(
+        "serial_code",
+        max_length=8,
+        pattern=SERIAL_CODE,
+        pattern_hint=_("use 2 to 8 capital letters (A-Z)"),
+    )
+    validity_years = fields.integer("validity_years", 1, MAX_VALIDITY_YEARS, required=False)
+    renew = table.get("renew_ce_hours")
+    renew_ce_hours = None
+    if renew is not None:
+        if isinstance(renew, bool) or not isinstance(renew, int | float):
+            report("renew_ce_hours", _("renew_ce_hours must be a number"))
+        else:
+            renew_ce_hours = Decimal(str(renew)).quantize(Decimal("0.1"))
+    data = TypeData(
+        serial_code=serial_code,
+        validity_years=validity_years,
+        renew_ce_hours=renew_ce_hours,
+        issuer_name=fields.text("issuer"),
+        issuer_name_en=fields.text("issuer_en"),
+        signatory_name=fields.text("signatory", max_length=100),
+        signatory_title=fields.text("signatory_title"),
+    )
+    keys = {field_name: key for key, field_name in CERTIFICATE_TYPE_KEYS.items()}
+    for field_name, message in check_values(data).items():
+        key = keys[field_name]
+        if key not in found:  # one message per key
+            report(key, _("%(key)s: %(message)s", key=key, message=message))
+    return (None if found else data), line("serial_code")
 
 
 def _hours(table: dict[str, Any], report: Any) -> Decimal:
@@ -380,6 +483,7 @@ def reference_problems(
                 problems.add(ref.path, ref.line, message % {"code": ref.code})
     if spec is not None:
         _programme_references(spec, courses, problems)
+        _certificate_type_problems(spec, problems)
 
 
 def _programme_references(
@@ -444,3 +548,47 @@ def _programme_references(
                         value=dimension,
                     ),
                 )
+
+
+def _certificate_type_problems(spec: ProgrammesSpec, problems: Problems) -> None:
+    """Serial codes against the database: taken by another programme's type, or changed on a
+    type that has certificates; checked for the entries the import would apply (two queries,
+    whatever the number of programmes)."""
+    typed = [(p, p.certificate_type) for p in spec.programmes if p.certificate_type is not None]
+    if not typed or not _has_table(CertificateType.__tablename__):
+        return
+    issued = (
+        sa.select(sa.func.count(Certificate.id))
+        .where(Certificate.type_id == CertificateType.id)
+        .scalar_subquery()
+        .label("issued")
+    )
+    rows = db.session.execute(
+        sa.select(
+            Programme.code,
+            Programme.origin,
+            Programme.source_hash,
+            CertificateType.serial_code,
+            issued,
+        )
+        .outerjoin(CertificateType, CertificateType.programme_id == Programme.id)
+        .where(
+            sa.or_(
+                Programme.code.in_([p.code for p, _t in typed]),
+                CertificateType.serial_code.in_([t.serial_code for _p, t in typed]),
+            )
+        )
+    ).all()
+    by_code = {row.code: row for row in rows}
+    owners = {row.serial_code: row.code for row in rows if row.serial_code is not None}
+    for item, data in typed:
+        row = by_code.get(item.code)
+        if row is not None and row.origin == "files" and row.source_hash == item.source_hash:
+            continue  # an unchanged entry is not applied
+        owner = owners.get(data.serial_code)
+        if owner is not None and owner != item.code:
+            problems.add(spec.path, item.serial_code_line, taken_message(data.serial_code, owner))
+        elif row is not None and row.serial_code not in (None, data.serial_code) and row.issued:
+            problems.add(
+                spec.path, item.serial_code_line, fixed_message(row.serial_code, row.issued)
+            )

@@ -6,6 +6,9 @@
   the entry is unchanged the row is left alone, so what an administrator changed in the
   browser stays until someone changes the entry in the file, which then replaces the row's
   fields, courses and practicals. Programmes from the file no longer in it are archived.
+- The certificate type of a programme (``[programmes.certificate_type]``) is part of its
+  entry: it is created or updated with the programme (title and tier from the programme), and
+  deactivated when the entry no longer has one (its certificates stay).
 
 Competencies are applied before the courses (their lessons, quizzes and rubrics name them),
 programmes after them (they name the courses and their practicals).
@@ -22,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from lms.assessments.models import Practical
 from lms.audit import services as audit
 from lms.catalog.models import Course
+from lms.certificates.types import sync_from_file
 from lms.extensions import db
 from lms.learning.models import Competency, Programme, ProgrammeCourse
 from lms.learning.programme_files import ProgrammeSpec, ProgrammesSpec
@@ -124,6 +128,7 @@ def apply_programmes(spec: ProgrammesSpec, actor_id: int | None = None) -> list[
         _replace(row, item, courses, practicals)
         db.session.flush()
         audit.record(actor_id, "programme.imported", "programme", row.id, after=_summary(item))
+        sync_from_file(row, item.certificate_type, actor_id)
         outcomes.append(ProgrammeOutcome(item.code, state))
     wanted = {p.code for p in spec.programmes}
     for code, row in sorted(existing.items()):
@@ -228,4 +233,5 @@ def _summary(item: ProgrammeSpec) -> dict[str, Any]:
         "min_electives": item.min_electives,
         "practicals": [f"{code}:{key}" for code, key in item.practicals],
         "required_dimensions": item.required_dimensions,
+        "certificate_type": item.certificate_type.serial_code if item.certificate_type else None,
     }

@@ -29,6 +29,7 @@ from lms.assessments.models import Practical
 from lms.audit import services as audit
 from lms.catalog.models import Course, Lesson, LessonVersion, Module, Quiz
 from lms.catalog.models.course import CourseStatus, Track
+from lms.certificates.types import refresh_from_programme
 from lms.extensions import db
 from lms.learning.models import (
     Competency,
@@ -503,6 +504,7 @@ def update_programme(actor_id: int | None, programme: Programme, data: Programme
     before = snapshot(programme)
     _apply(programme, checked)
     db.session.flush()
+    refresh_from_programme(programme)  # the certificate type follows titles and tier
     audit.record(
         actor_id,
         "programme.updated",

@@ -213,5 +213,6 @@ def test_the_repository_courses_import_quickly_and_twice_changes_nothing(
     ]
     assert snapshot() == before
     # Loading what is stored takes a fixed number of queries, whatever the number of lessons,
-    # competencies, practicals and programmes (two per course refresh its search text).
-    assert queries.count <= 27, queries.statements
+    # competencies, practicals, programmes and certificate types (two per course refresh
+    # its search text).
+    assert queries.count <= 29, queries.statements

@@ -255,10 +255,10 @@ def test_every_problem_of_programmes_toml_with_its_line(tmp_path: Path, english)
         at('requires_tier = "talent_pool"', "a programme cannot require the tier it leads to"),
         at(
             "hours = 12",
-            "unknown key hours (expected one of: certificate, certificate_en, code, cycle, "
-            "elective_courses, min_ce_hours, min_electives, practicals, required_courses, "
-            "required_dimensions, requires_tier, summary, summary_en, tier, title, title_en, "
-            "track)",
+            "unknown key hours (expected one of: certificate, certificate_en, certificate_type, "
+            "code, cycle, elective_courses, min_ce_hours, min_electives, practicals, "
+            "required_courses, required_dimensions, requires_tier, summary, summary_en, tier, "
+            "title, title_en, track)",
         ),
         f"{file}:{BROKEN_PROGRAMMES.count(chr(10)) - 3}: programme TEST-CE is defined twice",
     ]

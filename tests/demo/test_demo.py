@@ -172,3 +172,19 @@ def test_demo_learning_shows_every_stage_and_runs_twice_unchanged(runner):
     assert waiting == [person(4).id]
     external = db.session.scalar(sa.select(CeEntry).where(CeEntry.kind == "external"))
     assert external.user_id == person(10).id
+
+    # Certificates at every stage of their life, each with its PDF.
+    from lms.certificates.models import Certificate
+
+    found = {
+        c.holder_id: c.status
+        for c in db.session.scalars(sa.select(Certificate))
+        if c.pdf_sha256 is not None
+    }
+    assert found == {
+        person(1).id: "valid",
+        person(2).id: "valid",
+        person(9).id: "valid",
+        person(11).id: "expired",
+        person(12).id: "revoked",
+    }

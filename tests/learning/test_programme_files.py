@@ -11,6 +11,7 @@ from lms.assessments.models import Practical
 from lms.audit.models import AuditEntry
 from lms.catalog.importer import check_tree, import_tree
 from lms.catalog.models import Course, Lesson, Module, Quiz
+from lms.certificates.models import CertificateType
 from lms.extensions import db
 from lms.learning.models import (
     Competency,
@@ -265,3 +266,33 @@ def test_the_programme_courses_of_the_real_folder_are_in_order():
         ("PRE-QUAL", "PRE-DEV-101", 0),
         ("PRE-QUAL", "PRE-SAFE-102", 1),
     ]
+
+
+def test_the_real_programmes_lead_to_their_certificate_types(runner):
+    assert runner.invoke(args=["courses", "import", str(REPOSITORY_COURSES)]).exit_code == 0
+    rows = db.session.execute(
+        sa.select(Programme.code, CertificateType)
+        .join(CertificateType, CertificateType.programme_id == Programme.id)
+        .order_by(Programme.code)
+    ).all()
+    found = {code: (t.serial_code, t.tier, t.validity_years, t.renew_ce_hours) for code, t in rows}
+    assert found == {
+        "INS-CE": ("CE", None, 1, None),
+        "LT-PROG": ("LT", "lead_trainer", 3, Decimal(48)),
+        "PRE-QUAL": ("TP", "talent_pool", 3, Decimal(36)),
+    }
+    for code, ctype in rows:
+        owner = programme(code)
+        assert (ctype.title, ctype.title_en) == (
+            owner.certificate_title,
+            owner.certificate_title_en,
+        )
+        assert ctype.issuer_name == "南京市卫生健康委员会"
+        assert ctype.issuer_name_en == "Nanjing Municipal Health Commission"
+        assert ctype.signatory_name and ctype.signatory_title and ctype.active
+
+    before = snapshot(), db.session.scalars(sa.select(CertificateType.updated_at)).all()
+    result = runner.invoke(args=["courses", "import", str(REPOSITORY_COURSES)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert (snapshot(), db.session.scalars(sa.select(CertificateType.updated_at)).all()) == before
