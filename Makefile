@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CATALOGUES := $(wildcard lms/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install translations extract lint format
+.PHONY: run test bench install translations extract lint format
 
 run: install translations
 	$(BIN)/lms db upgrade
@@ -16,6 +16,11 @@ run: install translations
 
 test: install translations lint
 	$(BIN)/pytest
+
+# Benchmarks, never part of the test gate: figures and ratios against a baseline of the
+# same run (see benchmarks/README.md).
+bench: install translations
+	$(BIN)/python benchmarks/certificates.py --n 1000 --json benchmarks/results-certificates.json
 
 install: $(STAMP)
 

@@ -166,8 +166,10 @@ def enqueue(
         locale=str(get_locale() or "") if has_request_context() else "",
     )
     db.session.add(job)
-    db.session.commit()
+    # Read the id before committing: reading it after would reload the record and open a
+    # read transaction whose snapshot (SQLite) hides what an in-process job commits next.
     job_id = job.id
+    db.session.commit()
     try:
         get_queue(queue).enqueue(
             execute, job_id, job_id=job_id, job_timeout=3600, result_ttl=3600, failure_ttl=86400

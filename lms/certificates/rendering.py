@@ -326,19 +326,25 @@ def _metadata(context: dict[str, Any]) -> DocumentMetadata:
     )
 
 
+_RENDER_LOCK = threading.RLock()
+
+
 def render_pdfs(certificates: Sequence[Certificate], template: ResolvedTemplate) -> list[bytes]:
     """One PDF per certificate (in order), laid out together as one WeasyPrint document."""
     if not certificates:
         return []
     contexts = [certificate_context(certificate) for certificate in certificates]
-    document = _document(template, contexts)
-    pdfs = []
-    for context, pages in zip(
-        contexts, _pages_per_certificate(document, len(contexts)), strict=True
-    ):
-        part = document.copy(pages)
-        part.metadata = _metadata(context)
-        pdfs.append(part.write_pdf())
+    # The shared FontConfiguration is not safe across threads (a threaded server rendered
+    # missing-glyph boxes): one render at a time per process; processes render in parallel.
+    with _RENDER_LOCK:
+        document = _document(template, contexts)
+        pdfs = []
+        for context, pages in zip(
+            contexts, _pages_per_certificate(document, len(contexts)), strict=True
+        ):
+            part = document.copy(pages)
+            part.metadata = _metadata(context)
+            pdfs.append(part.write_pdf())
     return pdfs
 
 
