@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -579,7 +580,7 @@ def programme_progress(
             Requirement(
                 _("Course completed: %(course)s", course=link.course.title),
                 completion is not None,
-                completion.completed_at.date().isoformat() if completion else "",
+                format_date(completion.completed_at) if completion else "",
             )
         )
         if completion:
@@ -627,7 +628,7 @@ def programme_progress(
                 Requirement(
                     _("Practical assessment passed: %(title)s", title=practical.title),
                     result is not None and result.passed,
-                    result.observed_on.isoformat() if result else "",
+                    format_date(result.observed_on) if result else "",
                 )
             )
             if result is not None and result.passed:
