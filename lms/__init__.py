@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.orgs.views import bp as orgs_bp
     from lms.people.roster_views import bp as roster_bp
     from lms.people.views import bp as people_bp
+    from lms.reports.api import bp as reports_api_bp
 
     for bp in (
         main_bp,
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
         verify_bp,
         certificates_api_bp,
         badges_bp,
+        reports_api_bp,
     ):
         app.register_blueprint(bp)
 

@@ -45,9 +45,11 @@ def register(app: Flask) -> None:
     from lms.certificates.cli import certificates_cli
     from lms.demo.cli import demo_command
     from lms.people.cli import users_group
+    from lms.reports.cli import report_cli
 
     app.cli.add_command(worker_command)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(courses_group)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(report_cli)

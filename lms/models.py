@@ -25,6 +25,7 @@ from lms.learning.models import (
     ProgrammeCourse,
 )
 from lms.orgs.models import District, Organisation
+from lms.reports.models import Target
 
 __all__ = [
     "AuditEntry",
@@ -56,5 +57,6 @@ __all__ = [
     "QuizAttempt",
     "RoleAssignment",
     "SerialCounter",
+    "Target",
     "User",
 ]

@@ -48,6 +48,7 @@ from lms.learning.models import (
     Programme,
     ProgrammeCompletion,
 )
+from lms.orgs.models import Organisation
 from lms.validation import ValidationError
 
 #: Codes use 32 symbols without the look-alikes 0/O and 1/I: 5 bits each.
@@ -210,9 +211,16 @@ def expiry_for(ctype: CertificateType, valid_from: date) -> date | None:
     return anniversary - timedelta(days=1)
 
 
+def _partner(ctype: CertificateType) -> Organisation | None:
+    """The university partner delivering the programme: that of its first course with one."""
+    return next(
+        (link.course.partner for link in ctype.programme.courses if link.course.partner), None
+    )
+
+
 def _snapshot(ctype: CertificateType, completion: ProgrammeCompletion | None) -> dict[str, Any]:
     programme = ctype.programme
-    partner = next((link.course.partner for link in programme.courses if link.course.partner), None)
+    partner = _partner(ctype)
     return {
         "programme_code": programme.code,
         "programme_title": programme.title,
@@ -278,6 +286,7 @@ def create_certificate(
                 holder_id=holder_id,
                 completion_id=check.completion.id if check.completion else None,
                 cycle=check.cycle,
+                partner_id=partner.id if (partner := _partner(ctype)) else None,
                 kind=kind,
                 issued_at=now,
                 valid_from=today,

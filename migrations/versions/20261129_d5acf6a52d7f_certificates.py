@@ -76,6 +76,7 @@ def upgrade():
     sa.Column('holder_id', sa.Integer(), nullable=False),
     sa.Column('completion_id', sa.Integer(), nullable=True),
     sa.Column('cycle', sa.Integer(), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
@@ -96,6 +97,7 @@ def upgrade():
     sa.CheckConstraint("kind IN ('issue', 'renewal', 'reissue')", name=op.f('ck_certificates_kind')),
     sa.CheckConstraint('(revoked_at IS NULL) = (revoke_reason IS NULL)', name=op.f('ck_certificates_revoked_with_reason')),
     sa.CheckConstraint('expires_on IS NULL OR expires_on >= valid_from', name=op.f('ck_certificates_dates')),
+    sa.ForeignKeyConstraint(['partner_id'], ['organisations.id'], name=op.f('fk_certificates_partner_id_organisations')),
     sa.ForeignKeyConstraint(['completion_id'], ['programme_completions.id'], name=op.f('fk_certificates_completion_id_programme_completions'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['holder_id'], ['users.id'], name=op.f('fk_certificates_holder_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_certificates_issued_by_id_users')),
@@ -114,6 +116,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_certificates_issued_at'), ['issued_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_replaces_id'), ['replaces_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_type_id'), ['type_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index('uq_certificates_one_current', ['holder_id', 'type_id', 'cycle'], unique=True, sqlite_where=sa.text('revoked_at IS NULL AND superseded_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL AND superseded_at IS NULL'))
 
     op.create_table('outbox_messages',
@@ -149,6 +152,7 @@ def downgrade():
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index('uq_certificates_one_current', sqlite_where=sa.text('revoked_at IS NULL AND superseded_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL AND superseded_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_certificates_type_id'))
+        batch_op.drop_index(batch_op.f('ix_certificates_partner_id'))
         batch_op.drop_index(batch_op.f('ix_certificates_replaces_id'))
         batch_op.drop_index(batch_op.f('ix_certificates_issued_at'))
         batch_op.drop_index(batch_op.f('ix_certificates_holder_id'))

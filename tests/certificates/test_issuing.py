@@ -73,6 +73,7 @@ def test_a_completion_makes_a_certificate_with_a_snapshot(learning_world: Any) -
     assert cert.holder_name == world.trainee.name
     assert cert.details["programme_title"] == world.programme.title
     assert cert.details["partner_name"] == world.partner.name
+    assert cert.partner_id == world.partner.id
     assert cert.details["signatory_name"] == "周建国"
     assert cert.status_on(date(2029, 3, 1)) == "valid"
     assert cert.status_on(date(2029, 3, 2)) == "expired"

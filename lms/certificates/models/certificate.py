@@ -77,6 +77,8 @@ class Certificate(db.Model):
         sa.ForeignKey("programme_completions.id", ondelete="SET NULL"), index=True
     )
     cycle: Mapped[int] = mapped_column(default=0)
+    # The university partner that delivered the programme, for reports by partner.
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(16), default=IssueKind.ISSUE)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     valid_from: Mapped[date] = mapped_column(sa.Date)

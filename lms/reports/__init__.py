@@ -1,0 +1,1 @@
+"""Workforce reports: targets against people holding valid certificates, for coordinators."""
