@@ -35,7 +35,7 @@ def empty_database(app, tmp_path) -> Iterator[str]:
 
 
 # SQLite cannot reflect expression indexes (uq_targets_scope); the test still compares the rest.
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_database):
     app = create_app(

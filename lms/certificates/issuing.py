@@ -218,7 +218,7 @@ def _partner(ctype: CertificateType) -> Organisation | None:
     )
 
 
-def _snapshot(ctype: CertificateType, completion: ProgrammeCompletion | None) -> dict[str, Any]:
+def snapshot(ctype: CertificateType, completion: ProgrammeCompletion | None) -> dict[str, Any]:
     programme = ctype.programme
     partner = _partner(ctype)
     return {
@@ -292,7 +292,7 @@ def create_certificate(
                 valid_from=today,
                 expires_on=expiry_for(ctype, today),
                 holder_name=holder.name,
-                details=_snapshot(ctype, check.completion),
+                details=snapshot(ctype, check.completion),
                 identity_salt=secrets.token_hex(16),
                 issued_by_id=actor_id,
                 override_reason=reason if check.completion is None else None,
