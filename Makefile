@@ -21,6 +21,7 @@ test: install translations lint
 # same run (see benchmarks/README.md).
 bench: install translations
 	$(BIN)/python benchmarks/certificates.py --n 1000 --json benchmarks/results-certificates.json
+	$(BIN)/python benchmarks/reports.py --scale 100000 --json benchmarks/results-reports.json
 
 install: $(STAMP)
 

@@ -1,0 +1,141 @@
+"""The targets report on a province-sized data set, against a bare ``SELECT count(*)``.
+
+Usage::
+
+    python benchmarks/reports.py --scale 100000 \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1/lms_reports_bench [--json out.json]
+
+The database is emptied first (its name must contain "bench" or "test"); without
+``--database-url`` a SQLite file in a temporary folder is used. The script migrates it, imports
+``courses/``, runs ``lms demo --scale N`` (bulk synthetic people and certificates), then times,
+in the same process and the same run, the median of several runs of:
+
+- the baseline: ``SELECT count(*) FROM certificates``;
+- the targets report for the whole city (``lms.reports.targets.targets_report``), as of today
+  and as of a year ago;
+- the targets report for every university partner and every district.
+
+It prints milliseconds and the ratio to the baseline. The dashboard of issue 6 is still to be
+built; its goal (under 300 ms at 100,000 people on PostgreSQL) will be measured here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lms import create_app  # noqa: E402
+from lms.extensions import db  # noqa: E402
+
+
+def empty_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    name = sa.make_url(url).database or ""
+    if "bench" not in name and "test" not in name:
+        sys.exit(f"refusing to empty {name}: use a database named *bench* or *test*")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def median_ms(action: Callable[[], Any], runs: int) -> float:
+    action()  # warm the caches and the query plan
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=100_000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", dest="json_path")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="lms-reports-bench-"))
+    url = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+    empty_database(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "FILES_DIR": str(folder / "files")})
+    runner = app.test_cli_runner()
+    for command in (["db", "upgrade"], ["courses", "import", str(ROOT / "courses")]):
+        result = runner.invoke(args=command)
+        if result.exit_code:
+            sys.exit(result.output)
+    start = time.perf_counter()
+    result = runner.invoke(args=["demo", "--scale", str(args.scale)])
+    if result.exit_code:
+        sys.exit(result.output)
+    generated = time.perf_counter() - start
+
+    from lms.certificates.issuing import local_today
+    from lms.orgs.models import District, Organisation, OrgKind
+    from lms.reports.targets import Scope, targets_report
+
+    with app.app_context():
+        today = local_today()
+        certificates = db.session.scalar(sa.text("SELECT count(*) FROM certificates"))
+        partners = db.session.scalars(
+            sa.select(Organisation.id).where(Organisation.kind == OrgKind.UNIVERSITY)
+        ).all()
+        districts = db.session.scalars(sa.select(District.id)).all()
+        figures = {
+            "count(*)": median_ms(
+                lambda: db.session.execute(sa.text("SELECT count(*) FROM certificates")).scalar(),
+                args.runs,
+            ),
+            "targets, today": median_ms(lambda: targets_report(today), args.runs),
+            "targets, a year ago": median_ms(
+                lambda: targets_report(today - timedelta(days=365)), args.runs
+            ),
+            f"targets, {len(partners)} partners": median_ms(
+                lambda: [targets_report(today, Scope(partner_id=p)) for p in partners], args.runs
+            ),
+            f"targets, {len(districts)} districts": median_ms(
+                lambda: [targets_report(today, Scope(district_id=d)) for d in districts],
+                args.runs,
+            ),
+        }
+    base = figures["count(*)"]
+    dialect = sa.make_url(url).get_backend_name()
+    print(f"{args.scale} people, {certificates} certificates on {dialect}")
+    print(f"generated in {generated:.1f} s (lms demo --scale)")
+    for name, ms in figures.items():
+        print(f"{name:<28} {ms:9.1f} ms   {ms / base:6.1f} x count(*)")
+    if args.json_path:
+        Path(args.json_path).write_text(
+            json.dumps(
+                {
+                    "people": args.scale,
+                    "certificates": certificates,
+                    "database": dialect,
+                    "generated_seconds": round(generated, 2),
+                    "milliseconds": {k: round(v, 2) for k, v in figures.items()},
+                    "ratio_to_count": {k: round(v / base, 2) for k, v in figures.items()},
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
