@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_hooks(app)
     register_cli(app)
-    from lms.certificates.rendering import check_harfbuzz_subsetting
+    from lms.certificates.system import check_harfbuzz_subsetting
 
     check_harfbuzz_subsetting(app)
     return app

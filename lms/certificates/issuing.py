@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.audit.services import record
 from lms.auth.models import User
+from lms.certificates import rendering
 from lms.certificates.models import Certificate, CertificateType, IssueKind, SerialCounter
 from lms.db import utcnow
 from lms.extensions import db
@@ -345,8 +346,6 @@ def _store(data: bytes) -> str:
 def render_and_store(certificates: Sequence[Certificate]) -> None:
     """Render the PDFs of those certificates that have none yet, one WeasyPrint document per
     template, and store them. Flushes."""
-    from lms.certificates import rendering
-
     pending = [c for c in certificates if not c.pdf_sha256]
     by_type: dict[int, list[Certificate]] = {}
     for certificate in pending:

@@ -20,24 +20,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import segno
 import sqlalchemy as sa
 from babel.dates import format_date
-from flask import Flask, current_app, has_request_context, request
+from flask import current_app, has_request_context, request
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-from weasyprint import CSS, HTML
-from weasyprint.document import Document
-from weasyprint.pdf.metadata import DocumentMetadata
-from weasyprint.text.fonts import FontConfiguration
 
 from lms.certificates.default_template import DEFAULT_CSS, DEFAULT_HTML
-from lms.certificates.fetcher import AssetFetcher
 from lms.certificates.models import Certificate, CertificateTemplate
 from lms.extensions import db
+
+# WeasyPrint takes about a third of a second to import: it is loaded by the first render, not
+# by every process that creates the app.
+if TYPE_CHECKING:
+    from weasyprint import CSS
+    from weasyprint.document import Document
+    from weasyprint.pdf.metadata import DocumentMetadata
+    from weasyprint.text.fonts import FontConfiguration
+
+    from lms.certificates.fetcher import AssetFetcher
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +239,8 @@ def font_config() -> FontConfiguration:
     global _font_config
     with _lock:
         if _font_config is None:
+            from weasyprint.text.fonts import FontConfiguration
+
             _font_config = FontConfiguration()
         return _font_config
 
@@ -247,6 +254,8 @@ def asset_fetcher() -> AssetFetcher:
         if fetcher is None:
             if len(_fetchers) >= STYLESHEET_CACHE_SIZE:  # hosts come from requests: bounded
                 _fetchers.clear()
+            from lms.certificates.fetcher import AssetFetcher
+
             fetcher = _fetchers[key] = AssetFetcher(*key)
         return fetcher
 
@@ -260,6 +269,8 @@ def stylesheet(css: str) -> CSS:
         if parsed is not None:
             _stylesheets.move_to_end(key)
             return parsed
+    from weasyprint import CSS
+
     parsed = CSS(
         string=css,
         base_url=links_base() + "/",
@@ -286,6 +297,8 @@ def _document(template: ResolvedTemplate, contexts: Sequence[dict[str, Any]]) ->
         "</head><body>{}</body></html>"
     ).format(contexts[0]["certificate_title"], Markup("").join(sections))
     try:
+        from weasyprint import HTML
+
         return HTML(
             string=str(html), base_url=links_base() + "/", url_fetcher=asset_fetcher()
         ).render(
@@ -315,6 +328,8 @@ def _pages_per_certificate(document: Document, count: int) -> list[list[Any]]:
 def _metadata(context: dict[str, Any]) -> DocumentMetadata:
     """PDF title, author (the issuer), subject (the programme) and creation date."""
     issued: date = context["issued_on"]
+    from weasyprint.pdf.metadata import DocumentMetadata
+
     return DocumentMetadata(
         title=f"{context['certificate_title']} · {context['holder_name']}",
         authors=[context["issuer_name"]] if context["issuer_name"] else [],
@@ -356,18 +371,3 @@ def page_count(template: ResolvedTemplate) -> int:
 def render_preview(template: ResolvedTemplate) -> bytes:
     """The PDF of the sample certificate with ``template``."""
     return render_pdfs([sample_certificate()], template)[0]
-
-
-def check_harfbuzz_subsetting(app: Flask) -> bool:
-    """Warn in the log when HarfBuzz cannot subset fonts: WeasyPrint then falls back to
-    fontTools, about five times slower for CJK fonts. Call once when the app starts."""
-    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
-
-    available = bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
-    if not available:
-        app.logger.warning(
-            "HarfBuzz subsetting (libharfbuzz-subset >= 4.1) is not available: WeasyPrint "
-            "will subset the certificate fonts with fontTools, about 5x slower. Install "
-            "libharfbuzz-subset0 (Debian/Ubuntu) or harfbuzz (other systems)."
-        )
-    return available

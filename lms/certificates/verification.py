@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from lms.certificates.issuing import normalise_code
 from lms.certificates.models import Certificate
 from lms.certificates.models.certificate import Status
+from lms.certificates.rendering import verify_url
 from lms.extensions import db
 
 #: Two-character surnames kept whole on names of four or more characters (欧阳明华 → 欧阳*华).
@@ -191,7 +192,6 @@ def verify(code: str, today: date | None = None) -> Verification | None:
     if row is None:
         return None
     certificate, successor_code = row
-    from lms.certificates.rendering import verify_url  # WeasyPrint loads only when needed
 
     details = certificate.details or {}
     return Verification(
