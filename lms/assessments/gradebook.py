@@ -24,7 +24,7 @@ from flask_babel import to_user_timezone
 from sqlalchemy.orm import contains_eager, selectinload
 
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
-from lms.assessments.queue import latest_result_ids
+from lms.assessments.results import latest_results
 from lms.auth.models import User
 from lms.auth.policy import visible_users
 from lms.catalog.models import Course, Quiz
@@ -171,20 +171,6 @@ def _quiz_cells(user_ids: sa.Select[Any], quiz_ids: list[int]) -> dict[tuple[int
     }
 
 
-def _latest_results(
-    user_ids: sa.Select[Any], practical_ids: list[int]
-) -> dict[tuple[int, int], PracticalResult]:
-    if not practical_ids:
-        return {}
-    latest = latest_result_ids()
-    stmt = (
-        sa.select(PracticalResult)
-        .join(latest, latest.c.result_id == PracticalResult.id)
-        .where(latest.c.user_id.in_(user_ids), latest.c.practical_id.in_(practical_ids))
-    )
-    return {(r.user_id, r.practical_id): r for r in db.session.scalars(stmt)}
-
-
 def _completions(
     user_ids: sa.Select[Any], course_ids: list[int]
 ) -> dict[tuple[int, int], CourseCompletion]:
@@ -206,7 +192,7 @@ def build_gradebook(actor: User, cohort: Cohort) -> Gradebook:
     lessons = [i for p in parts.values() for i in p.lesson_ids]
     done = _done_lessons(user_ids, lessons)
     cells = _quiz_cells(user_ids, [i for p in parts.values() for i in p.quiz_ids])
-    results = _latest_results(
+    results = latest_results(
         user_ids,
         sorted({i for p in parts.values() for i in p.practical_ids} | {p.id for p in practicals}),
     )

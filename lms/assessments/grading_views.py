@@ -19,7 +19,7 @@ from lms.assessments.practicals import (
     assessable_people,
     assesses_practical,
     assessing_cohort_id,
-    latest_results,
+    latest_results_of,
     level_label,
     record_result,
     results_of,
@@ -129,7 +129,7 @@ def practical(practical_id: int) -> str:
     latest = {}
     if teaches:
         page = paginate(assessable_people(current_user, practical))
-        latest = latest_results(practical.id, [p.id for p in page.items])
+        latest = latest_results_of(practical.id, [p.id for p in page.items])
     locale = locale_code()
     return render_template(
         "assessments/practical_detail.html",

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from lms.assessments import results as practical_results
 from lms.assessments.models import Practical, PracticalResult
-from lms.assessments.queue import cohort_courses, latest_result_ids, taught_cohort_ids
+from lms.assessments.queue import cohort_courses, taught_cohort_ids
 from lms.audit.services import record
 from lms.auth.models import User
 from lms.auth.roles import Role
@@ -134,17 +135,10 @@ def assessable_people(actor: User, practical: Practical) -> sa.Select[tuple[User
     return sa.select(User).where(User.id.in_(ids)).order_by(User.name, User.id)
 
 
-def latest_results(practical_id: int, user_ids: list[int]) -> dict[int, PracticalResult]:
-    """The result that counts for each of ``user_ids`` (one query)."""
-    if not user_ids:
-        return {}
-    latest = latest_result_ids()
-    stmt = (
-        sa.select(PracticalResult)
-        .join(latest, latest.c.result_id == PracticalResult.id)
-        .where(latest.c.practical_id == practical_id, latest.c.user_id.in_(user_ids))
-    )
-    return {r.user_id: r for r in db.session.scalars(stmt)}
+def latest_results_of(practical_id: int, user_ids: list[int]) -> dict[int, PracticalResult]:
+    """The result that counts for each of ``user_ids`` on one practical (one query)."""
+    found = practical_results.latest_results(user_ids, [practical_id])
+    return {user_id: result for (user_id, _practical), result in found.items()}
 
 
 def results_of(user_id: int, practical_id: int) -> list[PracticalResult]:

@@ -18,6 +18,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, selectinload
 
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
+from lms.assessments.results import latest_result_ids
 from lms.auth.models import User
 from lms.auth.roles import Role
 from lms.catalog.models import Module, Quiz, course_owners
@@ -98,19 +99,6 @@ def taught_enrolments(actor: User, cohort_id: int | None = None) -> sa.Subquery:
     if cohort_id is not None:
         stmt = stmt.where(Enrolment.cohort_id == cohort_id)
     return stmt.subquery("taught")
-
-
-def latest_result_ids() -> sa.Subquery:
-    """``(practical_id, user_id, result_id)``: the result that counts for each person."""
-    return (
-        sa.select(
-            PracticalResult.practical_id,
-            PracticalResult.user_id,
-            sa.func.max(PracticalResult.id).label("result_id"),
-        )
-        .group_by(PracticalResult.practical_id, PracticalResult.user_id)
-        .subquery("latest")
-    )
 
 
 def queue_select(actor: User, cohort_id: int | None = None) -> sa.Select[Any]:

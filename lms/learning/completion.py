@@ -28,6 +28,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from lms.assessments import results as practical_results
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
 from lms.audit.services import record
 from lms.catalog.models import Course, Lesson, Module, Quiz
@@ -190,16 +191,9 @@ def passing_attempts(user_id: int, quiz_ids: Iterable[int]) -> dict[int, QuizAtt
 
 
 def latest_results(user_id: int, practical_ids: Iterable[int]) -> dict[int, PracticalResult]:
-    ids = list(practical_ids)
-    if not ids:
-        return {}
-    latest = (
-        sa.select(sa.func.max(PracticalResult.id))
-        .where(PracticalResult.user_id == user_id, PracticalResult.practical_id.in_(ids))
-        .group_by(PracticalResult.practical_id)
-    )
-    results = db.session.scalars(sa.select(PracticalResult).where(PracticalResult.id.in_(latest)))
-    return {result.practical_id: result for result in results}
+    """The result that counts of ``user_id`` on each practical, by practical id."""
+    found = practical_results.latest_results([user_id], practical_ids)
+    return {practical_id: result for (_user, practical_id), result in found.items()}
 
 
 def course_progress(user_id: int, course_ids: Sequence[int]) -> dict[int, CourseProgress]:
