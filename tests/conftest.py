@@ -165,28 +165,36 @@ def make_user(app: Flask) -> Any:
     return make
 
 
-class QueryCounter:
-    """Counts the SQL statements run on the test connection while active."""
+class QueryLog:
+    """The SQL statements one ``with count_queries as q:`` block ran."""
 
-    def __init__(self, connection: sa.Connection) -> None:
-        self.connection = connection
+    def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
             self.statements.append(statement)
-
-    def __enter__(self) -> QueryCounter:
-        self.statements.clear()
-        sa.event.listen(self.connection, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        sa.event.remove(self.connection, "before_cursor_execute", self._record)
 
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+class QueryCounter:
+    """Counts the SQL statements run on the test connection, per block: each ``with`` gives
+    its own :class:`QueryLog`, so two blocks of one test can be compared."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.log = QueryLog()
+
+    def __enter__(self) -> QueryLog:
+        self.log = QueryLog()
+        sa.event.listen(self.connection, "before_cursor_execute", self.log.record)
+        return self.log
+
+    def __exit__(self, *exc: Any) -> None:
+        sa.event.remove(self.connection, "before_cursor_execute", self.log.record)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.assessments import results as practical_results
 from lms.assessments.models import AttemptStatus, Practical, PracticalResult, QuizAttempt
@@ -549,7 +550,15 @@ def programme_progress(
 ) -> ProgrammeProgress:
     """Each rule of the programme for ``user_id`` (for an annual programme, in ``cycle``:
     the current one unless given)."""
-    programme = db.session.get(Programme, programme_id)
+    # Courses and practicals with the programme: the checklist names each of them.
+    programme = db.session.get(
+        Programme,
+        programme_id,
+        options=[
+            selectinload(Programme.courses).joinedload(ProgrammeCourse.course),
+            selectinload(Programme.practicals),
+        ],
+    )
     if programme is None:
         raise LookupError(programme_id)
     annual = programme.cycle == Cycle.ANNUAL

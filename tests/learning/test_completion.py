@@ -300,3 +300,22 @@ def test_progress_of_many_courses_takes_a_fixed_number_of_queries(
     with count_queries as two:
         completion.course_progress(world.trainee.id, [world.course.id, world.course.id + 1000])
     assert one.count == two.count <= 7
+
+
+def test_a_programme_checklist_takes_a_fixed_number_of_queries(
+    learning_world: Any, count_queries: Any
+) -> None:
+    from tests.catalog.conftest import new_course
+
+    world = learning_world
+    db.session.expunge_all()
+    with count_queries as one_course:
+        completion.programme_progress(world.trainee.id, world.programme.id)
+    programme = db.session.get(Programme, world.programme.id)
+    for code in ("WORLD-102", "WORLD-103"):
+        programme.courses.append(ProgrammeCourse(course=new_course(code), required=True))
+    db.session.flush()
+    db.session.expunge_all()
+    with count_queries as three_courses:
+        completion.programme_progress(world.trainee.id, world.programme.id)
+    assert three_courses.count == one_course.count
