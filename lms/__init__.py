@@ -43,10 +43,13 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def register_extensions(app: Flask) -> None:
+    from sqlalchemy.orm import Session
+
     from lms import i18n, models  # noqa: F401  (models: every table known to Alembic)
     from lms.auth.session import load_user
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.ratelimit import init_limiter
+    from lms.reports import periods
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -57,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     i18n.init_app(app)
     init_limiter(app)
+    periods.install(Session)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -80,6 +84,11 @@ def register_blueprints(app: Flask) -> None:
     from lms.people.roster_views import bp as roster_bp
     from lms.people.views import bp as people_bp
     from lms.reports.api import bp as reports_api_bp
+    from lms.reports.check_views import bp as report_checks_bp
+    from lms.reports.export_views import bp as report_exports_bp
+    from lms.reports.list_views import bp as report_lists_bp
+    from lms.reports.target_views import bp as report_targets_bp
+    from lms.reports.views import bp as reports_bp
 
     for bp in (
         main_bp,
@@ -102,6 +111,11 @@ def register_blueprints(app: Flask) -> None:
         certificates_api_bp,
         badges_bp,
         reports_api_bp,
+        reports_bp,
+        report_lists_bp,
+        report_exports_bp,
+        report_checks_bp,
+        report_targets_bp,
     ):
         app.register_blueprint(bp)
 

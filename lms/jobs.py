@@ -52,6 +52,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "users.import_roster": "lms.people.roster_jobs:import_roster",
     "cohorts.enrol_csv": "lms.learning.enrolment_jobs:enrol_csv",
     "certificates.issue_bulk": "lms.certificates.bulk_jobs:issue_bulk",
+    "reports.export": "lms.reports.export_jobs:export",
 }
 
 QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"

@@ -25,7 +25,7 @@ from lms.learning.models import (
     ProgrammeCourse,
 )
 from lms.orgs.models import District, Organisation
-from lms.reports.models import Target
+from lms.reports.models import Target, TierPeriod
 
 __all__ = [
     "AuditEntry",
@@ -58,5 +58,6 @@ __all__ = [
     "RoleAssignment",
     "SerialCounter",
     "Target",
+    "TierPeriod",
     "User",
 ]

@@ -212,7 +212,7 @@ def expiry_for(ctype: CertificateType, valid_from: date) -> date | None:
     return anniversary - timedelta(days=1)
 
 
-def _partner(ctype: CertificateType) -> Organisation | None:
+def programme_partner(ctype: CertificateType) -> Organisation | None:
     """The university partner delivering the programme: that of its first course with one."""
     return next(
         (link.course.partner for link in ctype.programme.courses if link.course.partner), None
@@ -221,7 +221,7 @@ def _partner(ctype: CertificateType) -> Organisation | None:
 
 def snapshot(ctype: CertificateType, completion: ProgrammeCompletion | None) -> dict[str, Any]:
     programme = ctype.programme
-    partner = _partner(ctype)
+    partner = programme_partner(ctype)
     return {
         "programme_code": programme.code,
         "programme_title": programme.title,
@@ -287,7 +287,10 @@ def create_certificate(
                 holder_id=holder_id,
                 completion_id=check.completion.id if check.completion else None,
                 cycle=check.cycle,
-                partner_id=partner.id if (partner := _partner(ctype)) else None,
+                partner_id=partner.id if (partner := programme_partner(ctype)) else None,
+                district_id=holder.district_id
+                or (holder.employer.district_id if holder.employer else None),
+                employer_kind=holder.employer.kind if holder.employer else None,
                 kind=kind,
                 issued_at=now,
                 valid_from=today,

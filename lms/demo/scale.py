@@ -43,6 +43,7 @@ from lms.extensions import db
 from lms.learning.models import Programme, ProgrammeCompletion
 from lms.learning.models.programme import Cycle, Tier
 from lms.orgs.models import District, Organisation, OrgKind
+from lms.reports import periods
 from lms.validation import ValidationError
 
 EMAIL_DOMAIN = "scale.example.org"
@@ -125,8 +126,8 @@ def _rng(seed: int, what: str, i: int) -> random.Random:
     return random.Random(f"{seed}:{what}:{i}")  # noqa: S311  (reproducible, not secret)
 
 
-def _settings(n: int, seed: int) -> tuple[list[tuple[int, int]], int]:
-    """Create the missing generated childcare settings; return (id, district id) of all of
+def _settings(n: int, seed: int) -> tuple[list[tuple[int, int, str]], int]:
+    """Create the missing generated childcare settings; return (id, district id, kind) of all of
     them, in code order, and how many were created."""
     districts = db.session.execute(
         sa.select(District.id, District.name, District.name_en).order_by(District.code)
@@ -160,12 +161,12 @@ def _settings(n: int, seed: int) -> tuple[list[tuple[int, int]], int]:
         db.session.execute(sa.insert(Organisation), chunk)
     db.session.commit()
     settings = db.session.execute(
-        sa.select(Organisation.id, Organisation.district_id)
+        sa.select(Organisation.id, Organisation.district_id, Organisation.kind)
         .where(Organisation.code.startswith(ORG_PREFIX))
         .order_by(Organisation.code)
         .limit(wanted)
     ).all()
-    return [(row.id, row.district_id) for row in settings], len(rows)
+    return [(row.id, row.district_id, row.kind) for row in settings], len(rows)
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -296,10 +297,11 @@ class _Run:
     """What every chunk of one :func:`generate` call shares."""
 
     seed: int
-    settings: list[tuple[int, int]]  # (organisation id, district id)
+    settings: list[tuple[int, int, str]]  # (organisation id, district id, kind)
     types: _Types
     by_id: dict[int, CertificateType]
     snapshots: dict[int, dict[str, Any]]  # what issuing copies into ``details``, per type
+    partners: dict[int, int | None]  # the university partner of each type's programme
     serials: _Serials
     password_hash: str  # one hash for everyone: hashing is slow on purpose
     today: date  # the last day of issue: yesterday, so that no issue time is in the future
@@ -330,6 +332,7 @@ def generate(n: int, *, seed: int = 2026, progress: Progress | None = None) -> d
         types=types,
         by_id={t.id: t for t in types.all()},
         snapshots={t.id: issuing.snapshot(t, None) for t in types.all()},
+        partners={t.id: p.id if (p := issuing.programme_partner(t)) else None for t in types.all()},
         serials=_Serials(types.all()),
         password_hash=hash_password(PASSWORD),
         today=issuing.local_today() - timedelta(days=1),
@@ -347,11 +350,12 @@ def generate(n: int, *, seed: int = 2026, progress: Progress | None = None) -> d
 def _chunk(run: _Run, people: range) -> dict[str, int]:
     """Write one chunk of people with their completions and certificates, and commit."""
     now = utcnow()
-    users, plans = [], []
+    users, plans, kinds = [], [], []
     for i in people:
         rng = _rng(run.seed, "person", i)
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2, 2, 2))))
-        employer_id, district_id = run.settings[int(rng.random() * len(run.settings))]
+        employer_id, district_id, kind = run.settings[int(rng.random() * len(run.settings))]
+        kinds.append((district_id, kind))
         users.append(
             {
                 "email": f"scale.{i}@{EMAIL_DOMAIN}",
@@ -399,7 +403,7 @@ def _chunk(run: _Run, people: range) -> dict[str, int]:
     )
 
     certificates, reissues = [], []
-    for uid, (name, awards) in zip(user_ids, plans, strict=True):
+    for uid, (name, awards), (district_id, kind) in zip(user_ids, plans, kinds, strict=True):
         for a in awards:
             completion_id = next(completion_ids) if a.completed else None
             details = {
@@ -420,6 +424,9 @@ def _chunk(run: _Run, people: range) -> dict[str, int]:
                 "valid_from": a.valid_from,
                 "expires_on": a.expires_on,
                 "holder_name": name,
+                "partner_id": run.partners[a.type_id],
+                "district_id": district_id,
+                "employer_kind": kind,
                 "details": details,
                 "pdf_sha256": None,
                 "identity_salt": a.salt,
@@ -461,6 +468,7 @@ def _chunk(run: _Run, people: range) -> dict[str, int]:
             reissue["replaces_id"] = cid
         db.session.execute(sa.insert(Certificate), reissues)
     run.serials.save()
+    periods.refresh_holders(db.session.connection(), user_ids)
     db.session.commit()
     return {
         "users": len(user_ids),

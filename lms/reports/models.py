@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,4 +42,39 @@ class Target(db.Model):
             sa.text("coalesce(district_id, 0)"),
             unique=True,
         ),
+    )
+
+
+class TierPeriod(db.Model):
+    """A stretch of days on which a person counts toward a tier, and the certificate they
+    count under: derived from the certificates (:mod:`lms.reports.periods`) and rewritten
+    whenever one of the person's certificates of that tier changes, so that the reports
+    count people with plain sums instead of a per-person search.
+
+    The periods of one person and tier never overlap; on each day they hold a valid
+    certificate of the tier, exactly one period covers that day, and its certificate is the
+    most recently issued of those valid that day. ``starts_on`` is the first day counted and
+    ``ends_before`` the first day no longer counted (None: still counted, no end known). The
+    partner, district and employer kind are the certificate's.
+    """
+
+    __tablename__ = "tier_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(sa.String(16))
+    certificate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    type_id: Mapped[int] = mapped_column(sa.ForeignKey("certificate_types.id"))
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("districts.id"))
+    employer_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_before: Mapped[date | None] = mapped_column(sa.Date)
+
+    __table_args__ = (
+        sa.Index("ix_tier_periods_holder", "holder_id", "tier"),
+        sa.Index("ix_tier_periods_days", "tier", "starts_on", "ends_before"),
+        sa.CheckConstraint("ends_before IS NULL OR ends_before > starts_on", name="days"),
     )

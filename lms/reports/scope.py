@@ -29,9 +29,8 @@ def parse_as_of(text: str | None, today: date) -> date:
 
 
 def scope_from_codes(partner: str | None, district: str | None) -> Scope:
-    """A scope from an organisation code of a university partner and a district code."""
-    if partner and district:
-        raise ValidationError(_("Choose a partner or a district, not both."))
+    """A scope from an organisation code of a university partner and a district code (both:
+    the partner's people in that district)."""
     partner_id = district_id = None
     if partner:
         partner_id = db.session.scalar(
@@ -54,12 +53,12 @@ def scope_from_codes(partner: str | None, district: str | None) -> Scope:
 
 def allowed_scope(actor: User, asked: Scope) -> Scope | None:
     """The scope ``actor`` may see for what they asked, or None when refused: a coordinator
-    limited to a partner sees that partner only (asking for nothing means their partner)."""
+    limited to a partner sees that partner only (asking for no partner means theirs)."""
     if actor.has_role(Role.ADMIN):
         return asked
     limit = actor.scope_of(Role.COORDINATOR) if actor.has_role(Role.COORDINATOR) else None
     if limit is None:
         return asked
-    if asked == Scope():
-        return Scope(partner_id=limit)
-    return asked if asked.partner_id == limit and asked.district_id is None else None
+    if asked.partner_id is None:
+        return Scope(partner_id=limit, district_id=asked.district_id)
+    return asked if asked.partner_id == limit else None

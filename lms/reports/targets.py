@@ -3,9 +3,12 @@
 "Valid" is :func:`lms.certificates.models.valid_on` on the day asked (issued by then, not
 revoked, not superseded and not expired that day), the same rule as everywhere else. A tier
 counts people, not certificates: a person with two valid certificates of a tier counts once,
-and a lead trainer who also holds the talent-pool certificate counts in both tiers. Everything
-is counted in SQL. The command line (``lms report targets``), the API
-(``/api/v1/reports/targets``) and, later, the dashboard all call :func:`targets_report`.
+under the most recently issued one (:mod:`lms.reports.periods`), and a lead trainer who also
+holds the talent-pool certificate counts in both tiers. A partner's or a district's figure
+counts the people whose counting certificate has that partner or district (recorded at
+issue), so the shares add up to the city's figure. Everything is counted in SQL. The command
+line (``lms report targets``), the API (``/api/v1/reports/targets``) and the dashboard all call
+:func:`targets_report`.
 """
 
 from __future__ import annotations
@@ -17,17 +20,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lms.auth.models import User
-from lms.certificates.models import Certificate, CertificateType, valid_on
 from lms.extensions import db
 from lms.learning.models import Tier
-from lms.orgs.models import Organisation
-from lms.reports.models import PLAN_TARGETS, Target
+from lms.reports.models import PLAN_TARGETS, Target, TierPeriod
+from lms.reports.periods import counted_on
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a report covers: the whole city, one university partner or one district."""
+    """What a report covers: the whole city, one university partner, one district, or one
+    partner's people in one district."""
 
     partner_id: int | None = None
     district_id: int | None = None
@@ -53,20 +55,16 @@ def target_for(tier: str, scope: Scope, year: int | None = None) -> int | None:
 
 
 def _valid_holders(as_of: date, scope: Scope) -> sa.Select[Any]:
-    """(tier, number of people) with a valid certificate on ``as_of``, in one query."""
-    holder_district = sa.func.coalesce(User.district_id, Organisation.district_id)
+    """(tier, number of people) counted on ``as_of``, in one query over the periods."""
     stmt = (
-        sa.select(CertificateType.tier, sa.func.count(sa.distinct(Certificate.holder_id)))
-        .join(CertificateType, CertificateType.id == Certificate.type_id)
-        .join(User, User.id == Certificate.holder_id)
-        .outerjoin(Organisation, Organisation.id == User.employer_id)
-        .where(CertificateType.tier.is_not(None), valid_on(as_of))
-        .group_by(CertificateType.tier)
+        sa.select(TierPeriod.tier, sa.func.count())
+        .where(counted_on(as_of))
+        .group_by(TierPeriod.tier)
     )
     if scope.partner_id is not None:
-        stmt = stmt.where(Certificate.partner_id == scope.partner_id)
+        stmt = stmt.where(TierPeriod.partner_id == scope.partner_id)
     if scope.district_id is not None:
-        stmt = stmt.where(holder_district == scope.district_id)
+        stmt = stmt.where(TierPeriod.district_id == scope.district_id)
     return stmt
 
 

@@ -4,78 +4,12 @@ line and the API, as of today and as of past dates, and the partner scope."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
-from lms.certificates import issuing
-from lms.certificates.models import CertificateType
-from lms.db import utcnow
 from lms.extensions import db
-from lms.learning.models import Programme
 from lms.reports.models import Target
 from lms.reports.targets import Scope, targets_report
-from tests.builders import LearningWorld
-from tests.factories import OrganisationFactory
-
-
-def issue(world: LearningWorld, person: Any, ctype: CertificateType, when: datetime) -> Any:
-    return issuing.create_certificate(
-        None, person.id, ctype.id, override_reason="测试人群", now=when
-    )
-
-
-@pytest.fixture
-def population(learning_world: LearningWorld, make_user: Any) -> dict[str, Any]:
-    """Talent pool: a, b valid; c expired in 2024; d revoked; e superseded by a reissue
-    (counted once, through the new one); f valid but delivered by another partner.
-    Lead trainers: a (also in the talent pool) valid."""
-    world = learning_world
-    talent = world.certificate_type
-    lead_programme = Programme(
-        code="WORLD-LT", title="师资骨干", track="lead_trainer", tier="lead_trainer"
-    )
-    db.session.add(lead_programme)
-    lead = CertificateType(
-        programme=lead_programme,
-        serial_code="WL",
-        title="师资骨干证书",
-        tier="lead_trainer",
-        validity_years=3,
-    )
-    db.session.add(lead)
-    db.session.flush()
-    people = {k: make_user("trainee", name=f"学员{k}") for k in "abcdef"}
-    now = utcnow()
-    issue(world, people["a"], talent, now - timedelta(days=400))
-    issue(world, people["b"], talent, now - timedelta(days=10))
-    issue(world, people["c"], talent, datetime(2021, 3, 1, 2, tzinfo=UTC))  # expired 2024-02-29
-    revoked = issue(world, people["d"], talent, now - timedelta(days=100))
-    revoked.revoked_at, revoked.revoke_reason = now - timedelta(days=5), "误发"
-    old = issue(world, people["e"], talent, now - timedelta(days=200))
-    old.superseded_at = now - timedelta(days=50)
-    db.session.flush()
-    issuing.create_certificate(
-        None,
-        people["e"].id,
-        talent.id,
-        override_reason="更名",
-        kind="reissue",
-        replaces=old,
-        now=now - timedelta(days=50),
-    )
-    other = issue(world, people["f"], talent, now - timedelta(days=30))
-    other.partner_id = OrganisationFactory(kind="university", code="OTHERU").id
-    issue(world, people["a"], lead, now - timedelta(days=20))
-    db.session.flush()
-    return {"world": world, "people": people, "lead": lead}
-
-
-@pytest.fixture
-def today(app: Any) -> date:
-    """Today in the city (reports default to it, like certificates' dates)."""
-    return issuing.local_today()
 
 
 def tiers(report: dict[str, Any]) -> dict[str, tuple[Any, ...]]:

@@ -79,6 +79,11 @@ class Certificate(db.Model):
     cycle: Mapped[int] = mapped_column(default=0)
     # The university partner that delivered the programme, for reports by partner.
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # Where the holder worked when the certificate was issued (their district, else their
+    # employer's, and the employer's kind): reports count a certificate there, so that a
+    # report of a past date does not change when people move.
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    employer_kind: Mapped[str | None] = mapped_column(sa.String(32))
     kind: Mapped[str] = mapped_column(sa.String(16), default=IssueKind.ISSUE)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     valid_from: Mapped[date] = mapped_column(sa.Date)
@@ -118,6 +123,11 @@ class Certificate(db.Model):
             unique=True,
             sqlite_where=sa.text("revoked_at IS NULL AND superseded_at IS NULL"),
             postgresql_where=sa.text("revoked_at IS NULL AND superseded_at IS NULL"),
+        ),
+        # Certificates issued per year, type and kind, for a partner or district, from the
+        # index alone (the coordinator dashboard).
+        sa.Index(
+            "ix_certificates_report", "type_id", "kind", "issued_at", "partner_id", "district_id"
         ),
         sa.CheckConstraint("kind IN ('issue', 'renewal', 'reissue')", name="kind"),
         sa.CheckConstraint("expires_on IS NULL OR expires_on >= valid_from", name="dates"),
