@@ -24,6 +24,7 @@ from lms.catalog.models import Course
 from lms.extensions import db
 from lms.i18n import locale_code
 from lms.learning.models import Cohort, Programme
+from lms.learning.models.programme import Tier
 from lms.orgs.models import District, Organisation, OrgKind
 
 
@@ -150,6 +151,8 @@ ACTION_LABELS = {
     "certificate_template.saved": _l("Certificate template saved"),
     "certificate_type.imported": _l("Certificate type imported from programmes.toml"),
     "certificate_type.saved": _l("Certificate type edited"),
+    "target.saved": _l("Target saved"),
+    "target.deleted": _l("Target deleted"),
 }
 
 ENTITY_LABELS = {
@@ -168,6 +171,7 @@ ENTITY_LABELS = {
     "certificate": _l("Certificate"),
     "certificate_template": _l("Certificate template"),
     "certificate_type": _l("Certificate type"),
+    "target": _l("Target"),
 }
 
 FIELD_LABELS = {
@@ -198,6 +202,9 @@ FIELD_LABELS = {
     "path": _l("File"),
     "size": _l("Size"),
     "tier": _l("Tier"),
+    "year": _l("Year"),
+    "district_code": _l("District"),
+    "target": _l("Target"),
     "requires_tier": _l("Tier required first"),
     "cycle": _l("Cycle"),
     "min_ce_hours": _l("Minimum CE hours"),
@@ -250,6 +257,7 @@ FIELD_LABELS = {
 }
 
 ORG_KINDS = frozenset(k.value for k in OrgKind)
+TIERS = frozenset(t.value for t in Tier)
 ROLES = frozenset(r.value for r in Role)
 
 # Keys whose values are ids of other records, and the kind of record.
@@ -366,6 +374,8 @@ class EntityNames:
             return ", ".join(self.name(kind, i) or f"#{i}" for i in _ids(value))
         if key == "kind" and value in ORG_KINDS:
             return OrgKind(value).label
+        if key in ("tier", "requires_tier") and value in TIERS:
+            return Tier(value).label
         if key == "roles" and isinstance(value, list):
             return ", ".join(self._role(str(v)) for v in value)
         if isinstance(value, list):

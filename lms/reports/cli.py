@@ -8,9 +8,15 @@ import json
 import sys
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from lms.certificates.issuing import local_today
+from lms.extensions import db
+from lms.reports.check_cli import checks_command
+from lms.reports.models import TierPeriod
+from lms.reports.periods import refresh_all
 from lms.reports.scope import parse_as_of, scope_from_codes
 from lms.reports.targets import targets_report
 from lms.validation import ValidationError
@@ -50,3 +56,16 @@ def targets_command(fmt: str, as_of: str | None, partner: str | None, district: 
     click.echo(f"as of {report['as_of']}")
     for line in (COLUMNS, *rows):
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+@report_cli.command("refresh-periods")
+def refresh_periods_command() -> None:
+    """Rewrite the tier periods the reports count from, from the certificates (a repair:
+    they are kept up to date as certificates change)."""
+    refresh_all(db.session.connection())
+    db.session.commit()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(TierPeriod))
+    click.echo(_("%(count)s periods written.", count=count))
+
+
+report_cli.add_command(checks_command)

@@ -62,3 +62,14 @@ def allowed_scope(actor: User, asked: Scope) -> Scope | None:
     if asked.partner_id is None:
         return Scope(partner_id=limit, district_id=asked.district_id)
     return asked if asked.partner_id == limit else None
+
+
+def home_district() -> sa.ColumnElement[int | None]:
+    """SQL for where a person is counted by district in training figures: their own
+    district, else their employer's (``User`` must be in the query)."""
+    employer_district = (
+        sa.select(Organisation.district_id)
+        .where(Organisation.id == User.employer_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(User.district_id, employer_district)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lms.certificates import lifecycle
+from lms.certificates import issuing, lifecycle
 from lms.certificates.models import Certificate, CertificateType, valid_on
 from lms.db import utcnow
 from lms.extensions import db
@@ -33,9 +33,7 @@ def live_counts(day: date) -> dict[str, int]:
 
 def period_counts(day: date) -> dict[str, int]:
     stmt = (
-        sa.select(TierPeriod.tier, sa.func.count())
-        .where(counted_on(day))
-        .group_by(TierPeriod.tier)
+        sa.select(TierPeriod.tier, sa.func.count()).where(counted_on(day)).group_by(TierPeriod.tier)
     )
     return dict(db.session.execute(stmt).tuples().all())
 
@@ -109,9 +107,10 @@ def test_revoking_reissuing_and_deleting_rewrite_the_periods(
     assert_agree(today - timedelta(days=30), today, step=1)
     db.session.delete(certificate)
     db.session.flush()
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(TierPeriod.holder_id == people["b"].id)
-    ) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(TierPeriod.holder_id == people["b"].id))
+        == 0
+    )
 
 
 def test_a_type_that_changes_tier_moves_its_holders(
@@ -153,3 +152,14 @@ def test_an_expired_certificate_stops_counting_the_day_after_expiry(
     ).get("talent_pool", 0)
     assert period_counts(date(2024, 3, 1)) == live_counts(date(2024, 3, 1))
     assert utcnow().date() > date(2024, 3, 1)
+
+
+def test_the_repair_command_rewrites_the_periods(population: dict[str, Any], runner: Any) -> None:
+    db.session.execute(sa.delete(TierPeriod))
+    result = runner.invoke(args=["report", "refresh-periods"])
+    assert result.exit_code == 0, result.output
+    # a, b, c, d, f: one period each; e: two (the first certificate, then its reissue); a's
+    # lead-trainer certificate: one.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TierPeriod)) == 8
+    assert "8" in result.output
+    assert period_counts(issuing.local_today()) == {"talent_pool": 4, "lead_trainer": 1}
