@@ -124,10 +124,12 @@ def register_hooks(app: Flask) -> None:
     from lms.auth.access import enforce
     from lms.main.errors import register_error_handlers
     from lms.main.views import refuse_nul_bytes
+    from lms.security import init_security
 
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce)
     register_error_handlers(app)
+    init_security(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -24,23 +24,30 @@ def main() -> None:
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
-    """Run jobs from Redis (needs LMS_REDIS_URL); start as many as the load needs."""
-    from rq import Worker
+    """Run jobs from Redis (needs LMS_REDIS_URL); start as many as the load needs.
 
-    from lms.jobs import get_queue, redis_connection
+    Each worker also queues again the jobs of workers that died (see :mod:`lms.jobs`).
+    """
+    from flask_babel import gettext as _
+
+    from lms.jobs import LmsWorker, get_queue, redis_connection
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("REDIS_URL"):
         raise click.ClickException(
-            "LMS_REDIS_URL is not set: without Redis, jobs run inside the web process."
+            _("LMS_REDIS_URL is not set: without Redis, jobs run inside the web process.")
         )
     names = queues or app.config["JOB_QUEUES"]
-    worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+    # Maintenance (finding the jobs of dead workers) every minute rather than RQ's ten.
+    worker = LmsWorker(
+        [get_queue(n) for n in names], connection=redis_connection(), maintenance_interval=60
+    )
     worker.work(burst=burst, with_scheduler=False)
 
 
 def register(app: Flask) -> None:
     """Add every feature's commands to the app's CLI."""
+    from lms.backup import backup_command, restore_command
     from lms.catalog.cli import courses_group
     from lms.certificates.cli import certificates_cli
     from lms.demo.cli import demo_command
@@ -53,3 +60,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(courses_group)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -44,8 +44,10 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    HSTS_MAX_AGE = 365 * 24 * 3600  # Strict-Transport-Security, sent on HTTPS requests only
 
     LOGIN_MAX_FAILURES = 5  # consecutive failures before the account is locked
+    LOGIN_RATE_LIMIT = "10 per minute"  # failed sign-ins per address, whatever the accounts
     LOGIN_LOCK_MINUTES = 15
     PASSWORD_MIN_LENGTH = 10
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,5 +81,14 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+    """SQLite: a transaction that may write takes the write lock when it begins.
+
+    A deferred transaction that reads, then writes while another connection writes, fails at
+    once with "database is locked" (it cannot wait: waiting could deadlock); one begun with
+    ``BEGIN IMMEDIATE`` waits its turn (``busy_timeout``) instead. Reading pages (GET) keep
+    deferred transactions so that they never wait for writers (WAL).
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

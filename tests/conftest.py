@@ -96,6 +96,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             # Tests look certificates up far more often than a person would; the rate-limit
             # tests set their own small limit.
             "VERIFY_RATE_LIMIT": "10000 per minute",
+            "LOGIN_RATE_LIMIT": "10000 per minute",
         }
     )
     app.test_client_class = Client

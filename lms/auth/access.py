@@ -69,7 +69,7 @@ def enforce() -> Any:
     if access == PUBLIC:
         return None
     if not current_user.is_authenticated:
-        if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ALLOWED:

@@ -8,6 +8,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
+from lms.auth.common_passwords import COMMON_PASSWORDS, normalise
+
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
 
@@ -37,11 +39,19 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def password_problem(password: str, min_length: int, email: str | None = None) -> str | None:
-    """Why ``password`` is not acceptable, or None."""
+    """Why ``password`` is not acceptable, or None.
+
+    Every place that sets a password checks it here: changing one's own, an administrator
+    creating an account or setting a password, and the ``lms users`` commands.
+    """
     if len(password) < min_length:
         return _("Use at least %(n)d characters.", n=min_length)
     if len(set(password)) < 4:
         return _("Use more varied characters.")
-    if email and password.lower() in {email.lower(), email.split("@")[0].lower()}:
-        return _("Do not use your email address as your password.")
+    if email:
+        address = normalise(email)
+        if normalise(password) in {address, address.split("@")[0]}:
+            return _("Do not use your email address as your password.")
+    if normalise(password) in COMMON_PASSWORDS:
+        return _("This password is one of the most common; choose another.")
     return None

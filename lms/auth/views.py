@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from lms.auth import services
@@ -14,6 +24,7 @@ from lms.auth.access import public, signed_in
 from lms.auth.forms import ChangePasswordForm, LoginForm
 from lms.extensions import db
 from lms.forms import apply_errors
+from lms.ratelimit import limiter
 from lms.validation import ValidationError
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -29,9 +40,26 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# Status of a refused sign-in (wrong email or password, locked or inactive account).
+SIGN_IN_REFUSED = 422
+
+
+def login_rate_limit() -> str:
+    """The configured budget of failed sign-ins per address, e.g. ``"10 per minute"``."""
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _refused(response: Response) -> bool:
+    return response.status_code == SIGN_IN_REFUSED
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login() -> str | Response:
+# Per address and across accounts (the per-account lock-out is in services.authenticate):
+# only refused sign-ins count, so a nursery's staff signing in behind one address are not
+# held up, but once the budget is spent even the right password waits.
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_refused, scope="login")
+def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
@@ -58,7 +86,21 @@ def login() -> str | Response:
                 flash(_("Please choose a new password before you go on."), "warning")
                 return redirect(url_for("auth.change_password"))
             return redirect(safe_next(form.next.data) or url_for("main.home"))
-    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+    status = SIGN_IN_REFUSED if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many_sign_ins(error: TooManyRequests) -> tuple[str, int]:
+    """Over the sign-in limit: the form again, saying why and for how long."""
+    form = LoginForm()
+    form.form_errors.append(
+        _(
+            "Too many failed sign-ins from your network. Wait a minute, then try again; "
+            "if you forgot your password, ask your HR officer or an administrator."
+        )
+    )
+    return render_template("auth/login.html", form=form), 429
 
 
 @bp.route("/logout", methods=["POST"])

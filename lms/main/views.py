@@ -32,8 +32,8 @@ def refuse_nul_bytes() -> None:
     Nothing legitimate sends one, PostgreSQL cannot store one in text, and letting it reach
     a query would turn bad input into a server error.
     """
-    values = [*request.args.values(), *request.form.values(), request.path]
-    if any("\x00" in value for value in values):
+    values = [v for d in (request.args, request.form) for vs in d.listvalues() for v in vs]
+    if any("\x00" in value for value in (*values, request.path)):
         abort(400)
 
 

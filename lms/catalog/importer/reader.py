@@ -203,6 +203,10 @@ def read_text(file: Path, problems: Problems) -> str | None:
         line = data[: error.start].count(b"\n") + 1
         problems.add(file, line, _("the file is not UTF-8 text"))
         return None
+    if "\x00" in text:  # a binary file; the database could not store it as text either
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        problems.add(file, line, _("the file contains a NUL character: it is not a text file"))
+        return None
     return text.removeprefix("\ufeff")
 
 

@@ -15,6 +15,8 @@ import tomllib
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 _HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
@@ -23,7 +25,7 @@ _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
 def parse(text: str) -> tuple[dict[str, Any] | None, int, str]:
     """Parse TOML: (data, 0, "") or (None, line of the error, tomllib's message)."""
     try:
-        return tomllib.loads(text), 0, ""
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _AT_LINE.search(message)
@@ -32,6 +34,23 @@ def parse(text: str) -> tuple[dict[str, Any] | None, int, str]:
         else:  # "(at end of document)"
             line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
         return None, line, _AT_LINE.sub("", message).replace("(at end of document)", "").strip()
+    if _has_nul(data):
+        # Written as an escape (\u0000): the database cannot store it in text.
+        lines = text.lower().split("\n")
+        line = next((i for i, t in enumerate(lines, 1) if "\\u0000" in t), 1)
+        return None, line, _("a string contains a NUL character (\\u0000), which is not allowed")
+    return data, 0, ""
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a parsed TOML value holds a NUL character in any string or key."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class TomlLines:
