@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test`; and `make bench`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,11 +17,13 @@ run: install translations
 test: install translations lint
 	$(BIN)/pytest
 
-# Benchmarks, never part of the test gate: figures and ratios against a baseline of the
-# same run (see benchmarks/README.md).
+# Benchmarks, never part of the test gate: every benchmark with its baseline in the same run,
+# at two data sizes, on the machine's PostgreSQL and Redis (started when not running); one
+# table of figures and ratios, written to benchmarks/results/bench.json (see benchmarks/README.md).
+# Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
 bench: install translations
-	$(BIN)/python benchmarks/certificates.py --n 1000 --json benchmarks/results-certificates.json
-	$(BIN)/python benchmarks/reports.py --scale 100000 --json benchmarks/results-reports.json
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 install: $(STAMP)
 

@@ -289,15 +289,15 @@ def prerequisites_of(course: Course) -> list[Course]:
 # One lesson -----------------------------------------------------------------------------------
 
 
-def lesson_in_course(code: str, lesson_id: int) -> Lesson | None:
-    """A lesson of the course ``code`` with its module, course and published version.
+def lesson_in_course_select(code: str, lesson_id: int) -> sa.Select[tuple[Lesson]]:
+    """A lesson of the course ``code`` with its module, course and published version, as a
+    select (the lesson page adds its reader's progress to it: see
+    :func:`lms.learning.progress.lesson_with_state`).
 
-    One query. The version's Markdown and plain text are not loaded: the page shows the
-    stored HTML.
+    The version's Markdown and plain text are not loaded: the page shows the stored HTML.
+    Check the code with :func:`plausible_code` first.
     """
-    if not plausible_code(code):
-        return None
-    return db.session.scalar(
+    return (
         sa.select(Lesson)
         .join(Lesson.module)
         .join(Module.course)

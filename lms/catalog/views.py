@@ -33,7 +33,7 @@ from lms.forms import form_status
 from lms.i18n import locale_code
 from lms.learning.access import is_enrolled_in_course
 from lms.learning.dashboard import enrolled_course
-from lms.learning.progress import lesson_state
+from lms.learning.progress import lesson_with_state
 from lms.pagination import paginate
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -125,13 +125,14 @@ def course(code: str) -> str:
 def lesson(code: str, lesson_id: int) -> str:
     """A lesson's published version, its contents and the lessons before and after it.
 
-    Three queries besides loading the signed-in person: the lesson with its module, course
-    and published version, the course's lesson order, and the reader's enrolment and
-    progress (an enrolled reader gets "mark complete" and the page reports reading time).
+    Two queries besides loading the signed-in person: the lesson with its module, course,
+    published version and the reader's enrolment and progress (an enrolled reader gets
+    "mark complete" and the page reports reading time), and the course's lesson order.
     """
-    lesson = queries.lesson_in_course(code, lesson_id)
-    if lesson is None or not queries.is_readable(lesson):
+    found = lesson_with_state(code, lesson_id, current_user.id)
+    if found is None or not queries.is_readable(found[0]):
         abort(404)
+    lesson, state = found
     course = lesson.module.course
     if not queries.can_see_course(current_user, course):
         abort(404)
@@ -149,7 +150,7 @@ def lesson(code: str, lesson_id: int) -> str:
         position=next((i for i, e in enumerate(sequence, 1) if e.id == lesson.id), None),
         total=len(sequence),
         content_lang=queries.content_language(version.title, version.html),
-        state=lesson_state(current_user.id, lesson.id, course.id),
+        state=state,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from lms.catalog.models import Course, Lesson, LessonVersion, Module
 from lms.catalog.models.course import CourseStatus
-from lms.catalog.queries import is_readable
+from lms.catalog.queries import is_readable, lesson_in_course_select, plausible_code
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning.access import enrolled_course_ids
@@ -41,17 +41,34 @@ class LessonState:
         return self.completed_at is not None
 
 
-def lesson_state(user_id: int, lesson_id: int, course_id: int) -> LessonState:
-    """The reader's enrolment in the course and completion of the lesson, in one query."""
+def _state_columns(
+    user_id: int, lesson_id: int
+) -> tuple[sa.ColumnElement[bool], sa.ScalarSelect[datetime | None]]:
+    """Whether ``user_id`` is enrolled in the selected ``Course`` and when they completed
+    the lesson, as two columns for a select of the lesson's course."""
     ids = enrolled_course_ids(user_id).subquery()
-    enrolled = sa.exists(sa.select(ids.c[0]).where(ids.c[0] == course_id))
+    enrolled = sa.exists(sa.select(ids.c[0]).where(ids.c[0] == Course.id)).label("enrolled")
     completed_at = (
         sa.select(LessonProgress.completed_at)
         .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
         .scalar_subquery()
     )
-    row = db.session.execute(sa.select(enrolled.label("enrolled"), completed_at)).one()
-    return LessonState(enrolled=bool(row[0]), completed_at=row[1])
+    return enrolled, completed_at
+
+
+def lesson_with_state(code: str, lesson_id: int, user_id: int) -> tuple[Lesson, LessonState] | None:
+    """The lesson page's lesson (:func:`lms.catalog.queries.lesson_in_course_select`) and
+    its reader's :class:`LessonState`, in one query; None when the course has no such
+    lesson."""
+    if not plausible_code(code):
+        return None
+    enrolled, completed_at = _state_columns(user_id, lesson_id)
+    row = db.session.execute(
+        lesson_in_course_select(code, lesson_id).add_columns(enrolled, completed_at)
+    ).first()
+    if row is None:
+        return None
+    return row[0], LessonState(enrolled=bool(row[1]), completed_at=row[2])
 
 
 def readable_lesson(lesson_id: int) -> Lesson | None:

@@ -3,6 +3,7 @@ progress, the result panel, and a job that dies half way finishing on a second r
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from typing import Any
@@ -14,7 +15,7 @@ from pypdf import PdfReader
 from rq import SimpleWorker
 
 from lms import jobs
-from lms.certificates import bulk, issuing
+from lms.certificates import bulk, bulk_jobs, issuing
 from lms.certificates.models import Certificate, SerialCounter
 from lms.db import utcnow
 from lms.extensions import db
@@ -293,3 +294,73 @@ def _panel(app: Flask, person: Any, job: jobs.Job) -> str:
     response = client.get(f"/jobs/{job.id}")
     assert response.status_code == 200
     return response.get_data(as_text=True)
+
+
+# --- Workers sharing one bulk issue ------------------------------------------------------------
+
+
+def dropping_helper(job_id: str) -> None:
+    """A helper whose worker dies after taking a batch: the batch is gone from the list."""
+    bulk_jobs._take(job_id)
+
+
+def issue_with_helper(
+    app: Flask, world: LearningWorld, officer: Any, monkeypatch: pytest.MonkeyPatch
+) -> jobs.Job:
+    """A bulk issue of 5 people in batches of 2, with one helper queued."""
+    for name in ("李四", "王五", "赵六", "钱七"):
+        trainee(world, name)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "CERTIFICATE_BATCH_SIZE", 2)
+    monkeypatch.setattr(bulk_jobs, "helper_count", lambda batches: 1)
+    job = bulk.start_bulk_issue(officer.id, world.certificate_type.id, world.cohort.id)
+    return finished_job(app, job)
+
+
+def assert_every_pdf_stored(job: jobs.Job, count: int) -> None:
+    assert job.state == "finished", job.message
+    assert job.progress == 100 and job.result["issued"] == count
+    issued = db.session.scalars(
+        sa.select(Certificate).where(Certificate.id.in_(job.result["certificate_ids"]))
+    ).all()
+    assert len(issued) == count
+    for certificate in issued:
+        data = issuing.pdf_path(certificate).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == certificate.pdf_sha256
+        assert len(data) == certificate.pdf_size
+        text = PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(" ", "")
+        assert certificate.serial in text and certificate.holder_name in text
+    with zipfile.ZipFile(bulk.zip_path(job)) as archive:  # type: ignore[arg-type]
+        assert len(archive.namelist()) == count
+
+
+def test_a_helper_renders_batches_of_the_same_bulk_issue(
+    app: Flask, world: LearningWorld, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = issue_with_helper(app, world, make_user("hr"), monkeypatch)
+
+    assert_every_pdf_stored(job, 5)
+    assert_serials_without_gaps(world)
+    assert bulk_jobs._take(job.id) is None  # every batch was taken
+
+
+def test_a_batch_whose_helper_died_is_rendered_by_the_job(
+    app: Flask, world: LearningWorld, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_jobs, "render_share", dropping_helper)
+    monkeypatch.setattr(bulk_jobs, "STALL_SECONDS", 0.2)
+    monkeypatch.setattr(bulk_jobs, "POLL_SECONDS", 0.05)
+
+    job = issue_with_helper(app, world, make_user("hr"), monkeypatch)
+
+    assert_every_pdf_stored(job, 5)
+
+
+def test_helpers_are_one_per_other_worker_of_the_bulk_queue(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "REDIS_URL", app.config.get("REDIS_URL") or "redis://x")
+    monkeypatch.setattr(bulk_jobs.Worker, "count", lambda connection, queue: 3)
+    assert [bulk_jobs.helper_count(batches) for batches in (1, 2, 5)] == [0, 1, 2]
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    assert bulk_jobs.helper_count(5) == 0

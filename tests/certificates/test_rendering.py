@@ -147,6 +147,45 @@ def test_a_batch_gives_one_single_page_pdf_per_certificate(learning_world: Any) 
     assert rendering.render_pdfs([], DEFAULT) == []
 
 
+def to_unicode_maps(pdf: bytes) -> str:
+    """Every ToUnicode CMap of the PDF's fonts: which characters its font subsets can draw."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    maps = []
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/ToUnicode" in font:
+                maps.append(font["/ToUnicode"].get_object().get_data().decode("latin-1"))
+    return "\n".join(maps).upper()
+
+
+def test_a_certificate_embeds_no_glyph_of_another_holders_name(learning_world: Any) -> None:
+    """Certificates of one batch are laid out together but each PDF subsets its own fonts:
+    a shared subset would list the characters of every other name of the batch."""
+    names = ["鑫淼", "燚垚", "犇骉"]
+    certificates = [
+        make_certificate(learning_world, name, n, code=f"{CODE[:-2]}{n:02d}")
+        for n, name in enumerate(names, start=1)
+    ]
+
+    first, *_ = rendering.render_pdfs(certificates, DEFAULT)
+
+    maps = to_unicode_maps(first)
+    assert "946B" in maps  # 鑫, on this certificate
+    for other in "燚垚犇骉":
+        assert f"{ord(other):04X}" not in maps, other
+
+
+def test_missing_harfbuzz_subsetting_is_logged_when_the_app_starts(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lms import create_app
+
+    monkeypatch.setattr(system, "find_library", lambda name: None)
+    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    assert "HarfBuzz subsetting" in caplog.text
+
+
 def test_a_long_template_still_gives_each_certificate_its_own_pages(learning_world: Any) -> None:
     two_pages = rendering.ResolvedTemplate(
         None, '<p>{{ holder_name }}</p><p style="break-before: page">2</p>', ""

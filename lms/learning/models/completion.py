@@ -43,7 +43,11 @@ class CourseCompletion(db.Model):
     user: Mapped[User] = relationship("User")
     course: Mapped[Course] = relationship("Course")
 
-    __table_args__ = (sa.UniqueConstraint("user_id", "course_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id"),
+        # Completions per course and year (the training volume report), from the index alone.
+        sa.Index("ix_course_completions_volume", "course_id", "completed_at"),
+    )
 
 
 class ProgrammeCompletion(db.Model):
@@ -67,7 +71,11 @@ class ProgrammeCompletion(db.Model):
     user: Mapped[User] = relationship("User")
     programme: Mapped[Programme] = relationship("Programme")
 
-    __table_args__ = (sa.UniqueConstraint("user_id", "programme_id", "cycle"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "programme_id", "cycle"),
+        # Completions per programme and year (the training volume report), from the index alone.
+        sa.Index("ix_programme_completions_volume", "programme_id", "completed_at"),
+    )
 
 
 class EvidenceSource(StrEnum):
