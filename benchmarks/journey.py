@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import empty_database, free_port, wait_until_up  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.assessments.models import QuizAttempt  # noqa: E402
@@ -76,17 +77,6 @@ COURSE_CODE = "INS-PARENT-201"  # 14 lessons and 3 quizzes in courses/
 GOAL_P95_MS = 250.0
 # Requests that are not page views: sign-in (Argon2 on purpose) and the HR job's polling.
 NOT_PAGE_VIEWS = ("POST /login", "GET /jobs/[id].json")
-
-
-def empty_database(url: str) -> None:
-    name = sa.make_url(url).database or ""
-    if "bench" not in name:
-        sys.exit(f"refusing to empty {name}: use a database named *bench*")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def prepare(url: str, files_dir: str, scale: int) -> dict[str, Any]:
@@ -154,12 +144,6 @@ def prepare(url: str, files_dir: str, scale: int) -> dict[str, Any]:
     return {"trainees_enrolled": enrolled, "course": COURSE_CODE, "quizzes": quizzes}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def clear_redis(url: str) -> None:
     """Empty this benchmark's own Redis database (queues, rate-limit counters of old runs)."""
     import redis
@@ -168,22 +152,6 @@ def clear_redis(url: str) -> None:
     if client.connection_pool.connection_kwargs.get("db", 0) == 0:
         sys.exit("use a Redis database of its own for the benchmark (e.g. .../5), not 0")
     client.flushdb()
-
-
-def wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit("gunicorn stopped while starting: see its log")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz in time")
 
 
 class CpuMeter:
@@ -374,7 +342,7 @@ def main() -> None:
         running(gunicorn, env, server_log) as server,
         running([str(BIN / "lms"), "worker"], env, worker_log) as worker,
     ):
-        wait_healthy(base, server)
+        wait_until_up(f"{base}/healthz", server)
         with running(locust, env, locust_log) as load:
             meter = CpuMeter(
                 {

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from common import analyze, empty_database, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -69,17 +69,6 @@ class Result:
     errors: int
 
 
-def empty_database(url: str) -> None:
-    name = sa.make_url(url).database or ""
-    if "bench" not in name and "test" not in name:
-        sys.exit(f"refusing to empty {name}: use a database named *bench* or *test*")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def load_data(env: dict[str, str], scale: int) -> None:
     """Migrate, import the courses, the demo and ``scale`` synthetic people (idempotent)."""
     for command in (
@@ -93,14 +82,6 @@ def load_data(env: dict[str, str], scale: int) -> None:
         )
         if done.returncode:
             sys.exit(f"lms {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-
-
-def analyze(url: str) -> None:
-    """Refresh the planner's statistics after the bulk load, as autovacuum would."""
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
-    engine.dispose()
 
 
 def data_facts(url: str, email: str) -> tuple[dict[str, int], str]:
@@ -134,26 +115,6 @@ def data_facts(url: str, email: str) -> tuple[dict[str, int], str]:
         }
         db.engine.dispose()
     return counts, lesson_path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("gunicorn stopped before it answered")
-        try:
-            with urllib.request.urlopen(f"{base}/bench/hello", timeout=10) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:  # not listening yet, or still starting
-            time.sleep(0.3)
-    sys.exit("gunicorn did not answer in time")
 
 
 def sign_in(base: str, email: str, password: str) -> str:
@@ -332,7 +293,7 @@ def main() -> None:
     )
     results: dict[str, Result] = {}
     try:
-        wait_until_up(base, server)
+        wait_until_up(f"{base}/bench/hello", server)
         cookie = sign_in(base, *TRAINEE)
         script = folder / "session.lua"
         script.write_text(LUA.format(cookie=cookie))

@@ -46,6 +46,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import analyze, empty_database  # noqa: E402
+
 from lms import create_app  # noqa: E402
 from lms.auth.models import RoleAssignment, User  # noqa: E402
 from lms.certificates.issuing import local_today  # noqa: E402
@@ -54,27 +56,6 @@ from lms.orgs.models import District, Organisation, OrgKind  # noqa: E402
 from lms.reports.dashboard import dashboard_tables  # noqa: E402
 from lms.reports.filters import ReportFilters  # noqa: E402
 from lms.reports.targets import Scope, targets_report  # noqa: E402
-
-
-def empty_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    name = sa.make_url(url).database or ""
-    if "bench" not in name and "test" not in name:
-        sys.exit(f"refusing to empty {name}: use a database named *bench* or *test*")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def analyze(url: str) -> None:
-    """Refresh the planner's statistics after the bulk load, as autovacuum would."""
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
-    engine.dispose()
 
 
 def bench_users(partner_id: int) -> tuple[User, User]:
