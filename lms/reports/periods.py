@@ -35,7 +35,6 @@ class Held:
     """One certificate of a tier as the periods need it: its valid days ``[start, end)``."""
 
     certificate_id: int
-    tier: str
     issued_at: datetime
     start: date
     end: date | None
@@ -131,7 +130,6 @@ def refresh_holders(connection: sa.Connection, holder_ids: Iterable[int]) -> Non
             grouped.setdefault((row.holder_id, row.tier), []).append(
                 Held(
                     row.id,
-                    row.tier,
                     issued_at,
                     days[0],
                     days[1],

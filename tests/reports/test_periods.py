@@ -71,7 +71,7 @@ def test_one_period_covers_each_valid_day_under_the_newest_valid_certificate(
         expires_on = None if expires is None else issued_at.date() + timedelta(days=expires)
         days = valid_days(issued_at, revoked_at, None, expires_on)
         if days is not None:
-            held.append(Held(number, "talent_pool", issued_at, *days, 1, None, None, None))
+            held.append(Held(number, issued_at, *days, 1, None, None, None))
     periods = periods_of(held)
     for day in (START + timedelta(days=n) for n in range(-1, 150)):
         valid = [h for h in held if h.start <= day and (h.end is None or h.end > day)]
