@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_locale
+from typing import NamedTuple
+
+from babel import Locale
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, has_request_context, session
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
+
+
+class _PageLanguage(NamedTuple):
+    locale: Locale | None
+    text: str
+    translations: NullTranslations
+
+
+def _page_language() -> _PageLanguage:
+    """The locale, its text and its catalogue, looked up once per locale in a request.
+
+    Flask-Babel's template callables look the catalogue up again for every string (several
+    context lookups and a locale-to-text conversion each) and a page has dozens of strings.
+    The cache is keyed by the locale object, so ``force_locale`` (jobs, e-mails) is obeyed.
+    """
+    locale = get_locale()
+    cached: _PageLanguage | None = g.get("_lms_language")
+    if cached is None or cached.locale is not locale:
+        text = str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])
+        cached = _PageLanguage(locale, text, get_translations())
+        g._lms_language = cached
+    return cached
 
 
 def select_locale() -> str:
@@ -22,15 +48,24 @@ def select_locale() -> str:
 
 def html_lang() -> str:
     """The BCP 47 tag for ``<html lang>``: ``zh-Hans-CN`` or ``en``."""
-    return str(get_locale()).replace("_", "-")
+    return _page_language().text.replace("_", "-")
 
 
 def locale_code() -> str:
     """The page's locale as text (``zh_Hans_CN`` or ``en``), for ``display_title(...)``."""
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return _page_language().text
 
 
 def init_app(app: Flask) -> None:
+    """Template helpers, and template translation through :func:`_page_language` (replacing
+    the callables Flask-Babel installed)."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _page_language().translations.ugettext(s),
+        ngettext=lambda s, p, n: _page_language().translations.ungettext(s, p, n),
+        pgettext=lambda c, s: _page_language().translations.upgettext(c, s),
+        npgettext=lambda c, s, p, n: _page_language().translations.unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(
         html_lang=html_lang, get_locale=get_locale, locale_code=locale_code
     )

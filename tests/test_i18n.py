@@ -44,3 +44,18 @@ def test_chinese_catalogue_is_chinese():
     translated = [m for m in catalogue if m.id and isinstance(m.string, str) and m.string]
     with_chinese = [m for m in translated if any("\u4e00" <= ch <= "\u9fff" for ch in m.string)]
     assert len(with_chinese) >= 0.9 * len(translated)
+
+
+def test_templates_follow_a_language_forced_inside_a_request(app):
+    """Templates look their catalogue up once per request (``lms.i18n``); a job or e-mail
+    that forces another language mid-request still gets that language, and the page's own
+    language afterwards."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = '{{ _("Sign out") }} {{ ngettext("%(num)d lesson", "%(num)d lessons", 2) }}'
+    with app.test_request_context("/"):
+        assert render_template_string(template) == "退出登录 2 个课时"
+        with force_locale("en"):
+            assert render_template_string(template) == "Sign out 2 lessons"
+        assert render_template_string(template) == "退出登录 2 个课时"

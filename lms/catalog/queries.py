@@ -121,22 +121,37 @@ class CourseStats:
     minutes: int = 0
 
 
+# Built once, as the catalogue runs them on every page: see ``_LESSON_SEQUENCE``.
+_COURSE_STATS = (
+    sa.select(
+        Module.course_id,
+        sa.func.count(Lesson.id),
+        sa.func.coalesce(sa.func.sum(LessonVersion.minutes), 0),
+    )
+    .join(Lesson, Lesson.module_id == Module.id)
+    .join(LessonVersion, LessonVersion.id == Lesson.published_version_id)
+    .where(
+        Module.course_id.in_(sa.bindparam("ids", expanding=True)),
+        Module.archived.is_(False),
+        Lesson.archived.is_(False),
+    )
+    .group_by(Module.course_id)
+)
+_PARTNERS = (
+    sa.select(Course.partner_code, Organisation.name, Organisation.name_en)
+    .outerjoin(Organisation, Organisation.code == Course.partner_code)
+    .where(Course.status == CourseStatus.PUBLISHED, Course.partner_code.is_not(None))
+    .distinct()
+    .order_by(Course.partner_code)
+)
+
+
 def course_stats(course_ids: Iterable[int]) -> dict[int, CourseStats]:
     """Published, current lessons and their minutes per course, in one grouped query."""
     ids = list(course_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
-        sa.select(
-            Module.course_id,
-            sa.func.count(Lesson.id),
-            sa.func.coalesce(sa.func.sum(LessonVersion.minutes), 0),
-        )
-        .join(Lesson, Lesson.module_id == Module.id)
-        .join(LessonVersion, LessonVersion.id == Lesson.published_version_id)
-        .where(Module.course_id.in_(ids), Module.archived.is_(False), Lesson.archived.is_(False))
-        .group_by(Module.course_id)
-    )
+    rows = db.session.execute(_COURSE_STATS, {"ids": ids})
     return {course_id: CourseStats(int(n), int(m)) for course_id, n, m in rows.tuples()}
 
 
@@ -146,15 +161,8 @@ def partner_choices(locale: str) -> list[tuple[str, str]]:
     The label is the organisation's name when it is registered, else the bare code (course
     files may name a partner before it is registered).
     """
-    rows = db.session.execute(
-        sa.select(Course.partner_code, Organisation.name, Organisation.name_en)
-        .outerjoin(Organisation, Organisation.code == Course.partner_code)
-        .where(Course.status == CourseStatus.PUBLISHED, Course.partner_code.is_not(None))
-        .distinct()
-        .order_by(Course.partner_code)
-    )
     choices = []
-    for code, name, name_en in rows.tuples():
+    for code, name, name_en in db.session.execute(_PARTNERS).tuples():
         label = (name_en if locale.startswith("en") and name_en else name) or code
         choices.append((code, label))
     return choices
@@ -220,29 +228,34 @@ class ModuleOutline:
         return sum(lesson.minutes for lesson in self.lessons)
 
 
+# The readable lessons of the course ``course_id`` (a bind parameter), in order. Every
+# lesson page runs it: built once, it keeps its cache key.
+_LESSON_SEQUENCE = (
+    sa.select(
+        Lesson.id,
+        Lesson.module_id,
+        LessonVersion.title,
+        LessonVersion.title_en,
+        LessonVersion.minutes,
+    )
+    .join(Module, Module.id == Lesson.module_id)
+    .join(LessonVersion, LessonVersion.id == Lesson.published_version_id)
+    .where(
+        Module.course_id == sa.bindparam("course_id", type_=sa.Integer),
+        Module.archived.is_(False),
+        Lesson.archived.is_(False),
+    )
+    .order_by(Module.position, Module.id, Lesson.position, Lesson.id)
+)
+
+
 def lesson_sequence(course_id: int) -> list[LessonEntry]:
     """The lessons a trainee reads, in course order, in one query.
 
     Archived lessons, lessons of archived modules and lessons with no published version are
     left out, so previous/next links skip them.
     """
-    rows = db.session.execute(
-        sa.select(
-            Lesson.id,
-            Lesson.module_id,
-            LessonVersion.title,
-            LessonVersion.title_en,
-            LessonVersion.minutes,
-        )
-        .join(Module, Module.id == Lesson.module_id)
-        .join(LessonVersion, LessonVersion.id == Lesson.published_version_id)
-        .where(
-            Module.course_id == course_id,
-            Module.archived.is_(False),
-            Lesson.archived.is_(False),
-        )
-        .order_by(Module.position, Module.id, Lesson.position, Lesson.id)
-    )
+    rows = db.session.execute(_LESSON_SEQUENCE, {"course_id": course_id})
     return [LessonEntry(*row) for row in rows.tuples()]
 
 
@@ -289,7 +302,9 @@ def prerequisites_of(course: Course) -> list[Course]:
 # One lesson -----------------------------------------------------------------------------------
 
 
-def lesson_in_course_select(code: str, lesson_id: int) -> sa.Select[tuple[Lesson]]:
+def lesson_in_course_select(
+    code: str | sa.BindParameter[str], lesson_id: int | sa.BindParameter[int]
+) -> sa.Select[tuple[Lesson]]:
     """A lesson of the course ``code`` with its module, course and published version, as a
     select (the lesson page adds its reader's progress to it: see
     :func:`lms.learning.progress.lesson_with_state`).

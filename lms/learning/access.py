@@ -9,8 +9,9 @@ from lms.extensions import db
 from lms.learning.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeCourse
 
 
-def enrolled_course_ids(user_id: int) -> sa.Select[tuple[int]]:
-    """The ids of the courses ``user_id`` is actively enrolled in, as a subquery."""
+def enrolled_course_ids(user_id: int | sa.BindParameter[int]) -> sa.Select[tuple[int]]:
+    """The ids of the courses ``user_id`` is actively enrolled in, as a subquery (the id
+    may be a bind parameter of a statement built once)."""
     active = sa.and_(Enrolment.user_id == user_id, Enrolment.status == EnrolmentStatus.ENROLLED)
     direct = (
         sa.select(Cohort.course_id)

@@ -41,11 +41,12 @@ class LessonState:
         return self.completed_at is not None
 
 
-def _state_columns(
-    user_id: int, lesson_id: int
-) -> tuple[sa.ColumnElement[bool], sa.ScalarSelect[datetime | None]]:
-    """Whether ``user_id`` is enrolled in the selected ``Course`` and when they completed
-    the lesson, as two columns for a select of the lesson's course."""
+def _lesson_with_state_select() -> sa.Select[tuple[Lesson, bool, datetime | None]]:
+    """The lesson page's one query, with bind parameters ``code``, ``lesson_id`` and
+    ``user_id``: the lesson (:func:`lms.catalog.queries.lesson_in_course_select`), whether
+    the reader is enrolled in its course and when they completed it."""
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    lesson_id = sa.bindparam("lesson_id", type_=sa.Integer)
     ids = enrolled_course_ids(user_id).subquery()
     enrolled = sa.exists(sa.select(ids.c[0]).where(ids.c[0] == Course.id)).label("enrolled")
     completed_at = (
@@ -53,7 +54,12 @@ def _state_columns(
         .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
         .scalar_subquery()
     )
-    return enrolled, completed_at
+    lesson = lesson_in_course_select(sa.bindparam("code", type_=sa.String), lesson_id)
+    return lesson.add_columns(enrolled, completed_at)
+
+
+# Built once: the page runs it on every view, and a built statement keeps its cache key.
+_LESSON_WITH_STATE = _lesson_with_state_select()
 
 
 def lesson_with_state(code: str, lesson_id: int, user_id: int) -> tuple[Lesson, LessonState] | None:
@@ -62,9 +68,8 @@ def lesson_with_state(code: str, lesson_id: int, user_id: int) -> tuple[Lesson, 
     lesson."""
     if not plausible_code(code):
         return None
-    enrolled, completed_at = _state_columns(user_id, lesson_id)
     row = db.session.execute(
-        lesson_in_course_select(code, lesson_id).add_columns(enrolled, completed_at)
+        _LESSON_WITH_STATE, {"code": code, "lesson_id": lesson_id, "user_id": user_id}
     ).first()
     if row is None:
         return None
