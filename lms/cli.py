@@ -30,6 +30,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """
     from flask_babel import gettext as _
 
+    from lms.certificates.rendering import warm_up
     from lms.jobs import LmsWorker, get_queue, redis_connection
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -39,6 +40,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
         )
     names = queues or app.config["JOB_QUEUES"]
     # Maintenance (finding the jobs of dead workers) every minute rather than RQ's ten.
+    warm_up()  # the work horses forked for each job inherit WeasyPrint and the fonts
     worker = LmsWorker(
         [get_queue(n) for n in names], connection=redis_connection(), maintenance_interval=60
     )

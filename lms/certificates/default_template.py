@@ -4,9 +4,10 @@
 Used until an administrator saves a template (for a certificate type or for all of them).
 ``DEFAULT_HTML`` is the body of one certificate (a Jinja template rendered in a sandbox with
 the names of :func:`lms.certificates.rendering.certificate_context`); ``DEFAULT_CSS`` is plain
-CSS, parsed once per process. It uses two faces only (Noto Sans CJK SC regular, Noto Serif
-CJK SC bold) and no flexbox: every extra face is subset again in every PDF, and flex layout
-costs several times more than positioned blocks. The wording is printed in both languages on
+CSS, parsed once per process. It uses two faces only (sans regular, serif bold), each first
+from the common-character fonts of :mod:`lms.certificates.fonts` and then from the full Noto
+CJK font (rare characters), and no flexbox: every extra face is subset again in every PDF,
+and flex layout costs several times more than positioned blocks. The wording is printed in both languages on
 the document itself, whatever the reader's language, so it is part of the design rather than
 a message for Babel.
 """
@@ -47,7 +48,7 @@ DEFAULT_HTML = """\
       </div>
 
       <div class="verify">
-        <div class="qr">{{ qr_svg }}</div>
+        <div class="qr">{{ qr_image }}</div>
         <p>扫码验证 <span class="en">Scan to verify</span></p>
         <p class="code">{{ code }}</p>
       </div>
@@ -59,7 +60,7 @@ DEFAULT_HTML = """\
 DEFAULT_CSS = """\
 @page { size: A4 landscape; margin: 0; }
 
-html { font-family: "Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif; color: #2b2118; }
+html { font-family: "Noto Sans CJK SC Common", "Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif; color: #2b2118; }
 body { margin: 0; }
 
 .certificate {
@@ -86,7 +87,7 @@ body { margin: 0; }
 header .issuer { margin: 0; font-size: 11pt; color: #6b5a48; line-height: 1.3; }
 h1.title {
   margin: 5mm 0 0;
-  font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif;
+  font-family: "Noto Serif CJK SC Common", "Noto Serif CJK SC", "Noto Sans CJK SC", serif;
   font-weight: bold;
   font-size: 28pt;
   letter-spacing: 0.12em;
@@ -97,7 +98,7 @@ h1.title {
 .lead { margin: 8mm 0 0; font-size: 13pt; }
 .holder {
   margin: 3mm auto 2mm;
-  font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif;
+  font-family: "Noto Serif CJK SC Common", "Noto Serif CJK SC", "Noto Sans CJK SC", serif;
   font-weight: bold;
   font-size: 36pt;
   letter-spacing: 0.08em;
@@ -117,7 +118,7 @@ footer { position: absolute; left: 20mm; right: 20mm; bottom: 9mm; height: 46mm;
 
 .signature { position: absolute; left: 80mm; right: 80mm; bottom: 2mm; text-align: center; font-size: 11pt; }
 .signature p { margin: 0; }
-.signature .seal-line { font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif; font-weight: bold; color: #a8322d; }
+.signature .seal-line { font-family: "Noto Serif CJK SC Common", "Noto Serif CJK SC", "Noto Sans CJK SC", serif; font-weight: bold; color: #a8322d; }
 .signature .signatory {
   margin-top: 10mm;
   font-size: 14pt;
@@ -128,6 +129,6 @@ footer { position: absolute; left: 20mm; right: 20mm; bottom: 9mm; height: 46mm;
 
 .verify { position: absolute; right: 0; bottom: 0; width: 36mm; text-align: center; font-size: 8.5pt; }
 .verify p { margin: 0.5mm 0 0; }
-.qr svg { width: 30mm; height: 30mm; }
+.qr img { display: block; width: 30mm; height: 30mm; margin: 0 auto; image-rendering: pixelated; }
 .code { font-size: 6pt; letter-spacing: 0.03em; color: #6b5a48; word-break: break-all; }
 """
