@@ -228,5 +228,6 @@ def record_result(
             "observed_on": result.observed_on.isoformat(),
         },
     )
-    recompute_course(user_id, practical.course_id, actor_id=actor.id)
+    # Programmes read practical results directly, whatever the course's state.
+    recompute_course(user_id, practical.course_id, actor_id=actor.id, programmes=True)
     return result

@@ -10,7 +10,17 @@ from flask_babel import gettext as _
 
 from lms.auth.common_passwords import COMMON_PASSWORDS, normalise
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Argon2id with the OWASP Password Storage Cheat Sheet's parameters (19 MiB, 2 passes, one
+# lane): about 25 ms of one core per sign-in here. The library's default (64 MiB, 3 passes,
+# 4 lanes) took about 230 ms of CPU, so that signing in, not the pages, used most of the
+# server at a few sign-ins per second (benchmarks/journey.py). Hashes made with other
+# parameters verify and are rehashed at the next sign-in (``needs_rehash``).
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_LANES = 1
+_hasher = PasswordHasher(
+    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_LANES
+)
 
 
 @cache

@@ -347,8 +347,9 @@ def _course_evidence_filter(parts: CourseParts, user_id: int) -> sa.ColumnElemen
     )
 
 
-def refresh_evidence(user_id: int, parts: CourseParts, done: dict[int, datetime]) -> None:
-    """Make the person's evidence from this course match what the course's records give."""
+def refresh_evidence(user_id: int, parts: CourseParts, done: dict[int, datetime]) -> bool:
+    """Make the person's evidence from this course match what the course's records give;
+    whether any evidence was added or removed."""
     desired = _desired_evidence(user_id, parts, done)
     codes = {code for code, *_ in desired}
     rows = db.session.execute(
@@ -365,12 +366,14 @@ def refresh_evidence(user_id: int, parts: CourseParts, done: dict[int, datetime]
             CompetencyEvidence.user_id == user_id, _course_evidence_filter(parts, user_id)
         )
     ).all()
+    removed = False
     for row in existing:
         key = (row.competency_id, row.source, row.source_id)
         if key in wanted:
             del wanted[key]
         else:
             db.session.delete(row)
+            removed = True
     for (competency_id, source, source_id), when in wanted.items():
         db.session.add(
             CompetencyEvidence(
@@ -382,6 +385,7 @@ def refresh_evidence(user_id: int, parts: CourseParts, done: dict[int, datetime]
             )
         )
     db.session.flush()
+    return removed or bool(wanted)
 
 
 # --- Course completion -------------------------------------------------------------------
@@ -443,22 +447,29 @@ def _create_course_completion(
 
 
 def recompute_course(
-    user_id: int, course_id: int, *, actor_id: int | None = None
+    user_id: int, course_id: int, *, actor_id: int | None = None, programmes: bool = False
 ) -> CourseCompletion | None:
     """Bring evidence, the course completion and the programme completions up to date.
 
     Call after a lesson is marked complete, a quiz attempt is submitted or marked, or a
     practical result is recorded. Returns the completion, if the course is complete.
+
+    Programme completions read course completions, CE hours, practical results and
+    competency evidence: they are recomputed only when this call changed the evidence or
+    created or removed the course completion (most lessons marked complete change neither,
+    and recomputing every programme was most of the cost of "mark complete"), or when
+    ``programmes`` asks for it (a practical result, which programmes read directly).
     """
     course = db.session.get(Course, course_id)
     if course is None:
         return None
     parts = course_parts([course_id])[course_id]
     done = completed_lessons(user_id, parts.lesson_ids)
-    refresh_evidence(user_id, parts, done)
+    changed = refresh_evidence(user_id, parts, done)
     progress = course_progress(user_id, [course_id])[course_id]
     completion = progress.completion
     if completion is None and progress.requirements_met:
+        changed = True
         completion = _create_course_completion(
             user_id, course, _evidence_json(parts, done, user_id)
         ) or db.session.scalar(
@@ -484,10 +495,12 @@ def recompute_course(
         db.session.delete(completion)
         db.session.flush()
         completion = None
+        changed = True
     elif completion is not None:
         completion.evidence = _evidence_json(parts, done, user_id)
         db.session.flush()
-    recompute_programmes(user_id, actor_id=actor_id)
+    if changed or programmes:
+        recompute_programmes(user_id, actor_id=actor_id)
     return completion
 
 

@@ -150,4 +150,5 @@ def test_old_hash_parameters_are_upgraded_on_sign_in(client, make_user):
 
 
 def test_hash_is_argon2id():
-    assert hash_password("a long password").startswith("$argon2id$")
+    """With the OWASP parameters (lms.auth.passwords)."""
+    assert hash_password("a long password").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
