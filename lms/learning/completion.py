@@ -455,21 +455,23 @@ def recompute_course(
     practical result is recorded. Returns the completion, if the course is complete.
 
     Programme completions read course completions, CE hours, practical results and
-    competency evidence: they are recomputed only when this call changed the evidence or
-    created or removed the course completion (most lessons marked complete change neither,
-    and recomputing every programme was most of the cost of "mark complete"), or when
-    ``programmes`` asks for it (a practical result, which programmes read directly).
+    competency evidence, so this recomputes: every programme when the course completion was
+    created or removed, or when ``programmes`` asks for it (a practical result, which
+    programmes read directly); only programmes with competency rules when just the evidence
+    changed; none otherwise. Recomputing every programme on every lesson marked complete was
+    most of the cost of "mark complete" under load.
     """
     course = db.session.get(Course, course_id)
     if course is None:
         return None
     parts = course_parts([course_id])[course_id]
     done = completed_lessons(user_id, parts.lesson_ids)
-    changed = refresh_evidence(user_id, parts, done)
+    evidence_changed = refresh_evidence(user_id, parts, done)
     progress = course_progress(user_id, [course_id])[course_id]
     completion = progress.completion
+    completion_changed = programmes
     if completion is None and progress.requirements_met:
-        changed = True
+        completion_changed = True
         completion = _create_course_completion(
             user_id, course, _evidence_json(parts, done, user_id)
         ) or db.session.scalar(
@@ -495,12 +497,12 @@ def recompute_course(
         db.session.delete(completion)
         db.session.flush()
         completion = None
-        changed = True
+        completion_changed = True
     elif completion is not None:
         completion.evidence = _evidence_json(parts, done, user_id)
         db.session.flush()
-    if changed or programmes:
-        recompute_programmes(user_id, actor_id=actor_id)
+    if completion_changed or evidence_changed:
+        recompute_programmes(user_id, actor_id=actor_id, evidence_only=not completion_changed)
     return completion
 
 
@@ -709,13 +711,19 @@ def _relevant_programmes(user_id: int) -> list[Programme]:
     return list(db.session.scalars(stmt))
 
 
-def recompute_programmes(user_id: int, *, actor_id: int | None = None) -> list[ProgrammeCompletion]:
+def recompute_programmes(
+    user_id: int, *, actor_id: int | None = None, evidence_only: bool = False
+) -> list[ProgrammeCompletion]:
     """Create or remove ``user_id``'s programme completions (the current cycle for annual
-    programmes) to match their records; returns the completions that hold."""
+    programmes) to match their records; returns the completions that hold (of the
+    programmes looked at: with ``evidence_only``, only those with competency rules, the
+    ones a change of competency evidence alone can affect)."""
     held: list[ProgrammeCompletion] = []
     # Tiers can depend on other programmes' completions (lead trainer needs the talent pool),
     # so programmes without a required tier go first.
     programmes = sorted(_relevant_programmes(user_id), key=lambda p: p.requires_tier is not None)
+    if evidence_only:
+        programmes = [p for p in programmes if p.required_dimensions]
     for programme in programmes:
         progress = programme_progress(user_id, programme.id)
         completion = progress.completion
