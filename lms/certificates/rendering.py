@@ -412,9 +412,13 @@ def warm_up() -> None:
     ``lms worker`` calls it before it starts: RQ forks a work horse from the worker for each
     job, and a fork that starts cold imports WeasyPrint, makes the common-character fonts
     and parses the stylesheets again, about a second for every job. Nothing here touches the
-    database, whose connections a fork must not share.
+    database, whose connections a fork must not share. A failure is logged, not raised:
+    the worker runs other jobs, and certificate jobs report the error themselves.
     """
-    render_pdfs([sample_certificate()], ResolvedTemplate(None, DEFAULT_HTML, DEFAULT_CSS))
+    try:
+        render_pdfs([sample_certificate()], ResolvedTemplate(None, DEFAULT_HTML, DEFAULT_CSS))
+    except Exception:  # a missing system library or font: WeasyPrint raises many kinds
+        log.exception("certificates could not be prepared; their jobs will report why")
 
 
 def page_count(template: ResolvedTemplate) -> int:

@@ -338,3 +338,20 @@ def test_rendering_fetches_nothing_from_files_or_the_network(
     assert "张晓明" in text and "DATAOK" in text
     assert "LEAKEDFILE" not in text and "LEAKEDHTTP" not in text
     assert requests == []
+
+
+def test_warming_up_a_worker_renders_once_and_never_stops_it(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``lms worker`` warms up before it forks work horses; a machine that cannot render
+    (no Pango, no font) still runs its other jobs, with the reason in the log."""
+    rendering.warm_up()  # the shipped design renders here
+    assert rendering._font_faces is not None
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(rendering, "_document", broken)
+    rendering.warm_up()
+    assert "certificates could not be prepared" in caplog.text
+    assert "libpango" in caplog.text
