@@ -47,11 +47,13 @@ def register_extensions(app: Flask) -> None:
 
     from lms import i18n, models  # noqa: F401  (models: every table known to Alembic)
     from lms.auth.session import load_user
+    from lms.db import end_read_only_requests
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.ratelimit import init_limiter
     from lms.reports import periods
 
     db.init_app(app)
+    end_read_only_requests(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
