@@ -26,7 +26,6 @@ run (their certificates are revoked, which makes them eligible again). Never par
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import platform
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from common import empty_database, write_result
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘"
@@ -86,20 +86,6 @@ def make_app(settings: Settings) -> Any:
     from lms import create_app
 
     return create_app(settings.app_config())
-
-
-def prepare_database(url: str) -> None:
-    """Empty a PostgreSQL database named *bench* or *test* (a SQLite file starts empty)."""
-    if not url.startswith("postgresql"):
-        return
-    name = sa.make_url(url).database or ""
-    if "bench" not in name and "test" not in name:
-        sys.exit(f"refusing to empty {name!r}: give a database whose name has bench or test")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def seed(n: int, parts: int) -> dict[str, Any]:
@@ -476,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             with make_app(settings).app_context():
                 world = reuse(n, args.processes)
         if world is None:
-            prepare_database(url)
+            empty_database(url)
         app = make_app(settings)
         with app.app_context():
             from flask_migrate import upgrade
@@ -548,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "machine; the database server is not counted)"
     )
     if args.json:
-        args.json.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+        write_result(args.json, "certificates", answer["data"], figures)
     return answer
 
 

@@ -1,13 +1,16 @@
 """What the benchmark scripts share: their throw-away PostgreSQL database, a free loopback
-port, and waiting for a server they started."""
+port, waiting for a server they started, and writing their JSON."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -55,3 +58,17 @@ def analyze(url: str) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
     engine.dispose()
+
+
+def write_result(
+    path: str | Path,
+    benchmark: str,
+    data: dict[str, Any],
+    figures: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write a script's result in the runner's format (``benchmarks/README.md``):
+    ``{"benchmark", "data", "figures"}`` plus any ``extra`` keys; returns it."""
+    result = {"benchmark": benchmark, "data": data, "figures": figures, **extra}
+    Path(path).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result

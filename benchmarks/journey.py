@@ -50,7 +50,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import empty_database, free_port, wait_until_up  # noqa: E402
+from common import empty_database, free_port, wait_until_up, write_result  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.assessments.models import QuizAttempt  # noqa: E402
@@ -376,19 +376,14 @@ def main() -> None:
     figures = figures_of(result, meter)
     report(config, result, figures, meter, errors)
     if args.json_path:
-        Path(args.json_path).write_text(
-            json.dumps(
-                {
-                    "benchmark": "journey",
-                    "data": config,
-                    "figures": figures,
-                    "requests": result["requests"],
-                    "errors": result["errors"],
-                    "server_tracebacks": errors,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
+        write_result(
+            args.json_path,
+            "journey",
+            config,
+            figures,
+            requests=result["requests"],
+            errors=result["errors"],
+            server_tracebacks=errors,
         )
     if args.keep_logs or errors or result["total_failures"]:
         print(f"logs: {folder}")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import json
 import os
 import re
 import shutil
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from common import analyze, empty_database, free_port, wait_until_up
+from common import analyze, empty_database, free_port, wait_until_up, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -321,26 +320,22 @@ def main() -> None:
     )
     print_table(results, figures)
     if args.json_path:
-        Path(args.json_path).write_text(
-            json.dumps(
-                {
-                    "benchmark": "pages",
-                    "data": {
-                        "people": args.scale,
-                        **counts,
-                        "database": sa.make_url(url).get_backend_name(),
-                        "lesson_path": lesson_path,
-                        "workers": args.workers,
-                        "connections": args.connections,
-                        "threads": args.threads,
-                        "duration_s": args.duration,
-                        "load_average": [round(x, 2) for x in load],
-                        "errors": {name: r.errors for name, r in results.items()},
-                    },
-                    "figures": figures,
-                },
-                indent=2,
-            )
+        write_result(
+            args.json_path,
+            "pages",
+            {
+                "people": args.scale,
+                **counts,
+                "database": sa.make_url(url).get_backend_name(),
+                "lesson_path": lesson_path,
+                "workers": args.workers,
+                "connections": args.connections,
+                "threads": args.threads,
+                "duration_s": args.duration,
+                "load_average": [round(x, 2) for x in load],
+                "errors": {name: r.errors for name, r in results.items()},
+            },
+            figures,
         )
 
 

@@ -31,7 +31,6 @@ page within 2x the bare indexed count of that partner's certificates.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -46,7 +45,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import analyze, empty_database  # noqa: E402
+from common import analyze, empty_database, write_result  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.auth.models import RoleAssignment, User  # noqa: E402
@@ -213,25 +212,20 @@ def main() -> None:
             f"{item['name']:<38} {item['value']:9.1f}  {ratio:>7}  {item['baseline'] or ''}{goal}"
         )
     if args.json_path:
-        Path(args.json_path).write_text(
-            json.dumps(
-                {
-                    "benchmark": "reports",
-                    "data": {
-                        "people": args.scale,
-                        "certificates": certificates,
-                        "database": dialect,
-                        "partner": partner_code,
-                        "partners": len(partners),
-                        "districts": len(districts),
-                        "runs": args.runs,
-                        "generated_seconds": round(generated, 2),
-                    },
-                    "figures": figures,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
+        write_result(
+            args.json_path,
+            "reports",
+            {
+                "people": args.scale,
+                "certificates": certificates,
+                "database": dialect,
+                "partner": partner_code,
+                "partners": len(partners),
+                "districts": len(districts),
+                "runs": args.runs,
+                "generated_seconds": round(generated, 2),
+            },
+            figures,
         )
 
 
