@@ -130,9 +130,11 @@ def lesson(code: str, lesson_id: int) -> str:
     "mark complete" and the page reports reading time), and the course's lesson order.
     """
     found = lesson_with_state(code, lesson_id, current_user.id)
-    if found is None or not queries.is_readable(found[0]):
+    if found is None:
         abort(404)
     lesson, state = found
+    if not queries.is_readable(lesson):
+        abort(404)
     course = lesson.module.course
     if not queries.can_see_course(current_user, course):
         abort(404)

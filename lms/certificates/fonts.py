@@ -112,11 +112,14 @@ def subset_font(path: str, index: int, characters: frozenset[int]) -> bytes:
     return bytes(hb.subset(face, wanted).blob.data)
 
 
-@functools.cache
 def font_faces_css() -> str:
     """``@font-face`` rules for the common faces found on this system, with the fonts
     inline (``data:`` URLs, which the certificate fetcher allows); empty when Noto CJK is
-    not installed, and templates then use the next family of their lists."""
+    not installed, and templates then use the next family of their lists.
+
+    Several megabytes: made once per process for the parsed stylesheet
+    (:func:`lms.certificates.rendering.font_faces`), and not kept.
+    """
     rules = []
     for face in FACES:
         source = system_font(face.source_family, face.bold)
